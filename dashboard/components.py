@@ -1,0 +1,45 @@
+"""Small layout pieces shared by pages: provenance lines, notices, milestone list."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dash import html
+
+from dashboard import store
+
+
+def provenance_line(source_ids: list[str]) -> html.Div:
+    """Publisher, license, period, snapshot and fetch dates, and a stale badge, per source."""
+    items = []
+    for sid in source_ids:
+        p = store.provenance(sid)
+        published = f" · published {p['published_at']}" if p["published_at"] else ""
+        items.append(html.Div([
+            html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener"),
+            f" — {p['title']} · {p['license']} · covers {p['period']} · snapshot {p['snapshot']}"
+            f"{published} · fetched {p['fetched_at'] or 'n/a'}",
+            html.Span("stale", className="badge stale", title="Older than 1.5× the publisher's cadence")
+            if p["stale"] else None,
+        ], className="prov-item"))
+    return html.Div(items, className="provenance")
+
+
+def notices(messages: list[str], kind: str = "info") -> html.Div:
+    return html.Div([html.Div(m, className=f"notice {kind}") for m in messages])
+
+
+def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str) -> html.Ul:
+    """Each milestone links to its citation; the button highlights it on every panel."""
+    items = []
+    for m in ms[ms["category"].isin(categories)].itertuples():
+        items.append(html.Li([
+            html.Button(
+                f"{m.date:%Y-%m-%d}", id={"type": "ms-pick", "id": m.id}, n_clicks=0,
+                className="ms-date" + (" active" if m.id == highlight else ""), title="Highlight on all charts",
+            ),
+            html.Span(f" {m.title_en} ", className="ms-title"),
+            html.Span(m.category, className=f"tag tag-{m.category}"),
+            " ",
+            html.A("source ↗", href=m.source_url, target="_blank", rel="noopener", className="ms-cite"),
+        ], className="ms-item"))
+    return html.Ul(items, className="ms-list")

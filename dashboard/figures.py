@@ -1,0 +1,177 @@
+"""Pure figure builders: DataFrames in, ``plotly.graph_objects.Figure`` out.
+
+graph_objects, not plotly.express: about ten times cheaper per figure in a hot callback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+
+PALETTE = ["#1f4e79", "#c0392b", "#16a085", "#8e44ad", "#d35400", "#2c3e50", "#7f8c8d", "#b7950b"]
+MILESTONE_COLOR = "rgba(90, 90, 90, 0.45)"
+HIGHLIGHT_COLOR = "#d62728"
+CHANGEPOINT_COLOR = "#ff7f0e"
+FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+# Flags drawn dashed: the number will still move.
+DASHED_FLAGS = {"provisional", "fytd", "projected"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One drawn series: already selected and transformed."""
+
+    name: str
+    frame: pd.DataFrame  # date, value, flag[, unsmoothed]
+    color: str
+    dash: str = "solid"  # "dot" for predicted values
+    hover_unit: str = ""
+    period_prefix: str = ""  # "12 months ending " for CDC's rolling sums
+
+
+def _segments(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Final part and flagged (provisional/FYTD) part; they share the joining point."""
+    flagged = frame["flag"].isin(DASHED_FLAGS)
+    if not flagged.any():
+        return frame, frame.iloc[0:0]
+    first = flagged.to_numpy().argmax()
+    return frame.iloc[: first + 1] if first > 0 else frame.iloc[0:0], frame.iloc[max(first - 1, 0):]
+
+
+def _hover(line: Line, note: str = "") -> str:
+    return (
+        f"<b>{line.name}</b>{note}<br>{line.period_prefix}%{{x|%b %Y}}: "
+        f"%{{y:,.4~g}} {line.hover_unit}<extra></extra>"
+    )
+
+
+def add_line(fig: go.Figure, line: Line) -> None:
+    frame = line.frame.dropna(subset=["value"])
+    if "unsmoothed" in line.frame:
+        fig.add_trace(go.Scatter(
+            x=line.frame["date"], y=line.frame["unsmoothed"], mode="lines", name=f"{line.name} (raw)",
+            line={"color": line.color, "width": 1}, opacity=0.3, hovertemplate=_hover(line, " (raw)"),
+            legendgroup=line.name, showlegend=False,
+        ))
+    solid, dashed = _segments(frame)
+    if len(solid):
+        fig.add_trace(go.Scatter(
+            x=solid["date"], y=solid["value"], mode="lines", name=line.name, legendgroup=line.name,
+            line={"color": line.color, "width": 2, "dash": line.dash}, hovertemplate=_hover(line),
+        ))
+    if len(dashed):
+        flag = dashed["flag"].dropna().iloc[-1] if dashed["flag"].notna().any() else "provisional"
+        fig.add_trace(go.Scatter(
+            x=dashed["date"], y=dashed["value"], mode="lines", name=f"{line.name} ({flag})",
+            legendgroup=line.name, showlegend=not len(solid),
+            line={"color": line.color, "width": 2, "dash": "dash" if line.dash == "solid" else "dashdot"},
+            hovertemplate=_hover(line, f" <i>({flag})</i>"),
+        ))
+
+
+def add_milestones(fig: go.Figure, milestones: pd.DataFrame, *, highlight: str = "", lang: str = "en") -> None:
+    """Vertical lines (shapes cannot hover) plus a marker trace along the top that does."""
+    if milestones.empty:
+        return
+    title_col = "title_es" if lang == "es" else "title_en"
+    for m in milestones.itertuples():
+        hl = m.id == highlight
+        fig.add_shape(
+            type="line", x0=m.date, x1=m.date, y0=0, y1=1, xref="x", yref="paper",
+            line={"color": HIGHLIGHT_COLOR if hl else MILESTONE_COLOR, "width": 3 if hl else 1,
+                  "dash": "solid" if hl else "dot"},
+            layer="below",
+        )
+    sizes = [13 if i == highlight else 9 for i in milestones["id"]]
+    colors = [HIGHLIGHT_COLOR if i == highlight else "#555" for i in milestones["id"]]
+    fig.add_trace(go.Scatter(
+        x=milestones["date"], y=[1.0] * len(milestones), yaxis="y2", mode="markers",
+        marker={"symbol": "triangle-down", "size": sizes, "color": colors},
+        name="Policy milestones", legendgroup="milestones", showlegend=False,
+        customdata=milestones[[title_col, "description_en", "source_url", "id"]].to_numpy(),
+        hovertemplate="<b>%{customdata[0]}</b><br>%{x|%d %b %Y}<br>%{customdata[1]}"
+                      "<br><i>%{customdata[2]}</i><extra></extra>",
+    ))
+
+
+def add_changepoints(fig: go.Figure, dates: list[pd.Timestamp], labels: list[str]) -> None:
+    if not dates:
+        return
+    fig.add_trace(go.Scatter(
+        x=dates, y=[0.03] * len(dates), yaxis="y2", mode="markers", name="Detected change points",
+        marker={"symbol": "diamond", "size": 11, "color": CHANGEPOINT_COLOR, "line": {"width": 1, "color": "#fff"}},
+        text=labels, hovertemplate="<b>Change point</b> %{x|%b %Y}<br>%{text}<extra></extra>",
+    ))
+
+
+def timeline_panel(
+    lines: list[Line],
+    milestones: pd.DataFrame,
+    *,
+    title: str,
+    y_label: str,
+    x_range: tuple[str, str] | None = None,
+    log: bool = False,
+    highlight: str = "",
+    lang: str = "en",
+    changepoints: tuple[list, list] | None = None,
+    message: str = "",
+) -> go.Figure:
+    """One panel of the shared timeline: its series, the milestones, optional change points."""
+    fig = go.Figure()
+    for line in lines:
+        add_line(fig, line)
+    add_milestones(fig, milestones, highlight=highlight, lang=lang)
+    if changepoints:
+        add_changepoints(fig, *changepoints)
+    if message:
+        fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           font={"size": 14, "color": "#666"})
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        font={"family": FONT, "size": 12, "color": "#222"},
+        margin={"l": 70, "r": 20, "t": 48, "b": 36},
+        height=330,
+        hovermode="closest",
+        plot_bgcolor="#fff",
+        paper_bgcolor="#fff",
+        legend={"orientation": "h", "y": -0.16, "x": 0, "font": {"size": 11}},
+        xaxis={"type": "date", "range": list(x_range) if x_range else None, "showgrid": True,
+               "gridcolor": "#eee", "linecolor": "#999"},
+        yaxis={"title": {"text": y_label}, "type": "log" if log else "linear", "gridcolor": "#eee",
+               "rangemode": "tozero" if not log else None, "tickformat": "~s" if not log else None},
+        yaxis2={"overlaying": "y", "range": [0, 1.04], "visible": False, "fixedrange": True},
+        uirevision="timeline",
+    )
+    return fig
+
+
+def choropleth(
+    frame: pd.DataFrame,
+    geojson: dict,
+    *,
+    featureidkey: str,
+    title: str,
+    colorbar_title: str,
+    hover_name: pd.Series,
+) -> go.Figure:
+    """States shaded by value; ``frame`` has columns location (matching featureidkey), value."""
+    fig = go.Figure(go.Choropleth(
+        geojson=geojson, locations=frame["location"], z=frame["value"], featureidkey=featureidkey,
+        colorscale="YlOrRd", marker_line_color="#fff", marker_line_width=0.5,
+        colorbar={"title": {"text": colorbar_title}}, text=hover_name,
+        hovertemplate="<b>%{text}</b><br>%{z:,.1f}<extra></extra>",
+    ))
+    fig.update_geos(fitbounds="locations", visible=False)
+    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, font={"family": FONT},
+                      margin={"l": 0, "r": 0, "t": 40, "b": 0}, height=420)
+    return fig
+
+
+def empty(message: str, height: int = 330) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+    fig.update_layout(height=height, xaxis={"visible": False}, yaxis={"visible": False}, plot_bgcolor="#fff")
+    return fig

@@ -1,0 +1,261 @@
+"""Timeline: deaths, homicides and seizures on one milestone-annotated time axis."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import dash
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dash_table, dcc, html
+
+from dashboard import components, figures, store, views
+from dashboard.state import (
+    DEATH_CLASSES, DEFAULT, MILESTONE_CATEGORIES, SEIZURE_DRUGS, ViewState, parse_query, to_query,
+)
+
+dash.register_page(__name__, path="/", name="Timeline", title="Cross-border timeline")
+
+PANEL_KEYS = ("deaths", "homicides", "seizures")
+# Control id -> (ViewState field, component property). Multi-value checklists map to tuples.
+CONTROLS = {
+    "us-geo": "us_geo", "mx-geo": "mx_geo", "cbp-geo": "cbp_geo", "drugs": "drugs", "predicted": "predicted",
+    "mx-sources": "mx_sources", "firearm": "firearm", "seize": "seize", "measure": "measure",
+    "component": "component", "start": "start", "end": "end", "transform": "transform", "index-at": "index_at",
+    "rolling": "rolling", "log": "log", "cats": "cats", "hl": "hl", "changepoints": "changepoints",
+}
+FLAG_CONTROLS = {"predicted", "firearm", "log", "changepoints"}  # one-item checklists
+
+
+def state_from_controls(values: dict) -> ViewState:
+    """Control values -> ViewState (controls only offer valid values)."""
+    kw = {}
+    for cid, name in CONTROLS.items():
+        v = values[cid]
+        if name in FLAG_CONTROLS:
+            kw[name] = bool(v)
+        elif isinstance(getattr(DEFAULT, name), tuple):
+            kw[name] = tuple(v or ())
+        elif name == "rolling":
+            kw[name] = int(v or 0)
+        else:
+            kw[name] = v or ""
+    if not kw["drugs"]:
+        kw["drugs"] = DEFAULT.drugs
+    if not kw["seize"]:
+        kw["seize"] = DEFAULT.seize
+    if not kw["mx_sources"]:
+        kw["mx_sources"] = DEFAULT.mx_sources
+    return replace(DEFAULT, **kw)
+
+
+def _flag(name: str, label: str, on: bool) -> dcc.Checklist:
+    return dcc.Checklist(id=name, options=[{"label": f" {label}", "value": "on"}], value=["on"] if on else [],
+                         className="check")
+
+
+def _labelled(label: str, control) -> html.Div:
+    return html.Div([html.Label(label, className="ctl-label"), control], className="ctl")
+
+
+def controls(s: ViewState) -> html.Div:
+    geos = store.geo_options()
+    ms = store.milestones()
+    index_options = [{"label": f"{m.date:%Y-%m} · {m.title_en}", "value": m.id} for m in ms.itertuples()]
+    index_options += [{"label": f"{y}-01", "value": f"{y}-01-01"} for y in range(2015, 2026)]
+    if s.index_at not in {o["value"] for o in index_options}:
+        index_options.append({"label": s.index_at, "value": s.index_at})
+    opts = lambda pairs: [{"label": n, "value": c} for c, n in pairs]  # noqa: E731
+    return html.Div([
+        html.Fieldset([
+            html.Legend("US overdose deaths"),
+            _labelled("Geography", dcc.Dropdown(id="us-geo", options=opts(geos["us"]), value=s.us_geo, clearable=False)),
+            _labelled("Drug classes", dcc.Dropdown(id="drugs", multi=True, value=list(s.drugs),
+                      options=[{"label": views.DEATH_LABELS[d], "value": d} for d in DEATH_CLASSES])),
+            _flag("predicted", "Also show CDC predicted values (dotted)", s.predicted),
+        ]),
+        html.Fieldset([
+            html.Legend("Mexico homicides"),
+            _labelled("Geography", dcc.Dropdown(id="mx-geo", options=opts(geos["mx"]), value=s.mx_geo, clearable=False)),
+            dcc.Checklist(id="mx-sources", value=list(s.mx_sources), className="check",
+                          options=[{"label": " SESNSP victims", "value": "sesnsp"},
+                                   {"label": " INEGI death certificates", "value": "inegi"}]),
+            _flag("firearm", "Firearm homicides (SESNSP)", s.firearm),
+        ]),
+        html.Fieldset([
+            html.Legend("US border seizures (CBP)"),
+            _labelled("Area", dcc.Dropdown(id="cbp-geo", options=opts(geos["cbp"]), value=s.cbp_geo, clearable=False)),
+            _labelled("Drugs", dcc.Dropdown(id="seize", multi=True, value=list(s.seize),
+                      options=[{"label": views.SEIZURE_LABELS[d], "value": d} for d in SEIZURE_DRUGS])),
+            dcc.RadioItems(id="measure", value=s.measure, inline=True, className="radio",
+                           options=[{"label": " Pounds", "value": "lbs"}, {"label": " Events", "value": "events"}]),
+            dcc.RadioItems(id="component", value=s.component, inline=True, className="radio",
+                           options=[{"label": " All", "value": "all"}, {"label": " Ports (OFO)", "value": "ofo"},
+                                    {"label": " Border Patrol", "value": "usbp"}]),
+        ]),
+        html.Fieldset([
+            html.Legend("View"),
+            _labelled("From", dcc.Input(id="start", type="text", value=s.start, debounce=True, pattern=r"\d{4}-\d{2}-\d{2}")),
+            _labelled("To (blank = latest)", dcc.Input(id="end", type="text", value=s.end, debounce=True,
+                                                        placeholder="YYYY-MM-DD")),
+            _labelled("Transform", dcc.RadioItems(id="transform", value=s.transform, className="radio", options=[
+                {"label": " Counts", "value": "counts"}, {"label": " Per 100k residents", "value": "per100k"},
+                {"label": " Index = 100 at…", "value": "index"}, {"label": " Year-over-year %", "value": "yoy"}])),
+            _labelled("Index date or milestone", dcc.Dropdown(id="index-at", options=index_options, value=s.index_at,
+                                                               clearable=False)),
+            _labelled("Rolling mean", dcc.Dropdown(id="rolling", value=s.rolling, clearable=False, options=[
+                {"label": "None", "value": 0}, {"label": "3 months", "value": 3},
+                {"label": "6 months", "value": 6}, {"label": "12 months", "value": 12}])),
+            _flag("log", "Log scale", s.log),
+            _flag("changepoints", "Mark detected change points", s.changepoints),
+        ]),
+        html.Fieldset([
+            html.Legend("Milestones"),
+            dcc.Checklist(id="cats", value=list(s.cats), className="check cats",
+                          options=[{"label": f" {c}", "value": c} for c in MILESTONE_CATEGORIES]),
+            _labelled("Highlight", dcc.Dropdown(id="hl", value=s.hl or None, placeholder="none",
+                      options=[{"label": f"{m.date:%Y-%m-%d} {m.title_en}", "value": m.id} for m in ms.itertuples()])),
+        ]),
+    ], className="controls")
+
+
+def layout(**query) -> html.Div:
+    parsed = parse_query(urlencode(query), store.valid_geos(), set(store.milestones()["id"]))
+    s = parsed.state
+    return html.Div([
+        dcc.Store(id="view-query"),
+        html.Div(id="url-notices", children=components.notices(parsed.notices, "warning")),
+        html.Div([
+            html.Aside(controls(s), className="sidebar"),
+            html.Section([
+                html.P("Overdose deaths in the US, homicides in Mexico and drug seizures at the US border, on one "
+                       "time axis with the milestones of US–Mexico security cooperation. Zoom one chart and the "
+                       "others follow; hover a ▼ for the milestone and its source.", className="lede"),
+                *[html.Div([
+                    dcc.Graph(id=f"fig-{k}", config={"displaylogo": False, "toImageButtonOptions": {
+                        "format": "png", "filename": f"xborder-{k}", "scale": 2}}),
+                    html.Div(id=f"notes-{k}", className="panel-notes"),
+                    html.Div(id=f"prov-{k}"),
+                ], className="panel") for k in PANEL_KEYS],
+                html.Div([
+                    html.Button("Download CSV", id="dl-csv", className="btn"),
+                    html.Button("Download Parquet", id="dl-parquet", className="btn"),
+                    html.Span(id="data-version", className="version"),
+                    dcc.Download(id="download"),
+                ], className="downloads"),
+                html.Details([html.Summary("Table of the displayed series"), html.Div(id="change-table")],
+                             open=False, className="table-view"),
+                html.H3("Milestones"),
+                html.Div(id="ms-list"),
+            ], className="content"),
+        ], className="layout"),
+    ])
+
+
+_CONTROL_INPUTS = [Input(cid, "value") for cid in CONTROLS]
+
+
+def _values(args) -> dict:
+    return dict(zip(CONTROLS, args))
+
+
+def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
+    """One panel's figure, notes and provenance."""
+    ms = store.milestones()
+    ms = ms[ms["category"].isin(s.cats)]
+    notes = list(panel.notes)
+    if s.log:
+        hidden = sum(figures_hidden(line) for line in panel.lines)
+        notes.append(f"Log scale: {hidden} zero or negative point(s) cannot be drawn and are hidden." if hidden
+                     else "Log scale: no points hidden.")
+    cps = views.changepoints_for(panel, ms) if s.changepoints else None
+    fig = figures.timeline_panel(
+        panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=s.log,
+        highlight=s.hl, lang=s.lang, changepoints=cps,
+        message="" if panel.lines else "No data for this selection",
+    )
+    return fig, components.notices(notes), components.provenance_line(panel.sources)
+
+
+def figures_hidden(line: figures.Line) -> int:
+    from dashboard.transforms import log_hidden
+
+    return log_hidden(line.frame["value"])
+
+
+@callback(
+    *[Output(f"fig-{k}", "figure") for k in PANEL_KEYS],
+    *[Output(f"notes-{k}", "children") for k in PANEL_KEYS],
+    *[Output(f"prov-{k}", "children") for k in PANEL_KEYS],
+    Output("change-table", "children"),
+    Output("ms-list", "children"),
+    Output("view-query", "data"),
+    Output("data-version", "children"),
+    *_CONTROL_INPUTS,
+)
+def update_timeline(*args):
+    s = state_from_controls(_values(args))
+    panels = views.build_panels(s)
+    x_range = views.x_range(s, panels)
+    rendered = [render_panel(p, s, x_range) for p in panels]
+    figs, notes, provs = zip(*rendered)
+    table = views.change_table(views.displayed_data(panels))
+    version = store.data_version([sid for p in panels for sid in p.sources])
+    return (*figs, *notes, *provs, _table(table), components.milestone_list(store.milestones(), s.cats, s.hl),
+            to_query(s), f"data version {version}")
+
+
+def _table(df: pd.DataFrame) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        data=df.round(2).to_dict("records"),
+        columns=[{"name": c.replace("_", " "), "id": c, "type": "numeric" if c in {"first", "last", "change",
+                  "change_pct"} else "text", "format": {"specifier": ",.2f"}} for c in df.columns],
+        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"},
+        style_header={"fontWeight": "600", "background": "#f4f6f8"},
+    )
+
+
+@callback(Output("hl", "value"), Input({"type": "ms-pick", "id": ALL}, "n_clicks"), prevent_initial_call=True)
+def pick_milestone(clicks):
+    if not ctx.triggered_id or not any(clicks):
+        return dash.no_update
+    return ctx.triggered_id["id"]
+
+
+@callback(Output("download", "data"), Input("dl-csv", "n_clicks"), Input("dl-parquet", "n_clicks"),
+          *[State(cid, "value") for cid in CONTROLS], prevent_initial_call=True)
+def download(_csv, _parquet, *args):
+    s = state_from_controls(_values(args))
+    panels = views.build_panels(s)
+    df = views.displayed_data(panels)
+    name = views.download_name(s, store.data_version([sid for p in panels for sid in p.sources]))
+    if ctx.triggered_id == "dl-parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return dcc.send_bytes(buf.getvalue(), f"{name}.parquet")
+    return dcc.send_data_frame(df.to_csv, f"{name}.csv", index=False)
+
+
+# Keep the address bar in step without a page reload (history.replaceState fires no navigation),
+# and keep the three panels' time axes in step.
+clientside_callback(
+    """function(q) {
+        if (q === undefined || q === null) { return window.dash_clientside.no_update; }
+        const url = window.location.pathname + q;
+        if (url !== window.location.pathname + window.location.search) { window.history.replaceState(null, '', url); }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("view-query", "id"),
+    Input("view-query", "data"),
+)
+
+clientside_callback(
+    """function(r1, r2, r3) {
+        return window.xborderSyncAxes(dash_clientside.callback_context, ['fig-deaths', 'fig-homicides', 'fig-seizures']);
+    }""",
+    Output("fig-deaths", "id"),
+    Input("fig-deaths", "relayoutData"),
+    Input("fig-homicides", "relayoutData"),
+    Input("fig-seizures", "relayoutData"),
+)

@@ -1,0 +1,145 @@
+"""Read-only, cached data access for the dashboard, through the ETL's read API only.
+
+Caches are keyed on the catalog's modification time: after a refresh rewrites the catalog,
+the next request sees the new data without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from functools import lru_cache
+
+import pandas as pd
+
+import etl
+from etl import paths
+from etl.reference import geo_table
+
+
+def catalog_token() -> int:
+    """Changes whenever a refresh rewrites the catalog."""
+    try:
+        return paths.catalog_path().stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _milestones_token() -> int:
+    try:
+        return paths.milestones_path().stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@lru_cache(maxsize=4)
+def _catalog(token: int) -> dict:
+    return etl.catalog()
+
+
+def catalog() -> dict:
+    return _catalog(catalog_token())
+
+
+@lru_cache(maxsize=1)
+def series_meta() -> dict[str, dict]:
+    """series_id -> metadata (title, unit, frequency, definition, source_id, ...)."""
+    return {r["series_id"]: r for r in etl.series().to_dict("records")}
+
+
+@lru_cache(maxsize=1)
+def sources_meta() -> dict[str, dict]:
+    return {r["source_id"]: r for r in etl.sources().to_dict("records")}
+
+
+@lru_cache(maxsize=256)
+def _series(series_id: str, geo: str, token: int) -> pd.DataFrame:
+    try:
+        return etl.load(series_id, geo=geo)
+    except FileNotFoundError:
+        return pd.DataFrame(columns=["series_id", "geo", "date", "value", "unit", "source_id", "flag"])
+
+
+def series(series_id: str, geo: str) -> pd.DataFrame:
+    """Rows of one series in one geography (empty frame if not built or not published)."""
+    return _series(series_id, geo, catalog_token())
+
+
+@lru_cache(maxsize=8)
+def _population(geo: str, token: int) -> pd.Series:
+    sid = "population.mx_total" if geo.startswith("MX") else "population.us_total"
+    df = _series(sid, geo, token)
+    return pd.Series(df["value"].to_numpy(), index=df["date"].dt.year.to_numpy(), dtype=float)
+
+
+def population(geo: str) -> pd.Series:
+    """Population by calendar year for a country or state (empty for non-ISO areas)."""
+    return _population(geo, catalog_token())
+
+
+@lru_cache(maxsize=2)
+def _milestones(token: int) -> pd.DataFrame:
+    return etl.milestones()
+
+
+def milestones() -> pd.DataFrame:
+    return _milestones(_milestones_token())
+
+
+@lru_cache(maxsize=4)
+def _geo_options(token: int) -> dict[str, list[tuple[str, str]]]:
+    g = geo_table()
+    name = dict(zip(g["geo"], g["name"]))
+    us = ["US"] + sorted(g[(g["kind"].isin(["state", "city"])) & (g["country"] == "US")]["geo"], key=name.get)
+    mx = ["MX"] + sorted(g[(g["kind"] == "state") & (g["country"] == "MX")]["geo"], key=name.get)
+    aors = g[g["kind"] == "cbp_aor"].sort_values(["parent", "name"])
+    cbp = ["US", "CBP-SWB", "CBP-NB", "CBP-CI"] + list(aors["geo"])
+    return {
+        "us": [(c, name.get(c, c)) for c in us],
+        "mx": [(c, name.get(c, c)) for c in mx],
+        "cbp": [(c, "All regions (nationwide)" if c == "US" else name.get(c, c)) for c in cbp],
+    }
+
+
+def geo_options() -> dict[str, list[tuple[str, str]]]:
+    return _geo_options(catalog_token())
+
+
+def valid_geos() -> dict[str, set[str]]:
+    return {k: {c for c, _ in v} for k, v in geo_options().items()}
+
+
+def geo_name(code: str) -> str:
+    return dict(zip(geo_table()["geo"], geo_table()["name"])).get(code, code)
+
+
+def provenance(source_id: str, now: datetime | None = None) -> dict:
+    """What the line under a chart says: publisher, license, period, snapshot, freshness."""
+    meta = sources_meta().get(source_id, {})
+    entry = catalog()["sources"].get(source_id, {})
+    now = now or datetime.now(timezone.utc)
+    fetched = entry.get("fetched_at")
+    stale = False
+    if fetched and meta.get("cadence_days"):
+        age_days = (now - pd.Timestamp(fetched).to_pydatetime()).days
+        stale = age_days > 1.5 * meta["cadence_days"]
+    return {
+        "source_id": source_id,
+        "publisher": meta.get("publisher", source_id),
+        "title": meta.get("title", ""),
+        "license": meta.get("license", ""),
+        "landing_url": meta.get("landing_url", ""),
+        "period": f"{entry.get('date_min', '?')} – {entry.get('date_max', '?')}",
+        "snapshot": entry.get("snapshot", "not built"),
+        "fetched_at": (fetched or "")[:10],
+        "published_at": entry.get("published_at") or "",
+        "snapshot_md5s": entry.get("snapshot_md5s", {}),
+        "stale": stale,
+    }
+
+
+def data_version(source_ids: list[str]) -> str:
+    """A short hash of the raw snapshots behind a view: same hash, same numbers."""
+    cat = catalog()["sources"]
+    parts = [f"{sid}:{cat.get(sid, {}).get('snapshot_fingerprint', 'unbuilt')}" for sid in sorted(set(source_ids))]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]

@@ -1,0 +1,181 @@
+"""From a ViewState to what each timeline panel shows: selected, transformed series.
+
+This is the "select data" half of every callback; figures.py is the "draw" half.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dashboard import store, transforms
+from dashboard.figures import PALETTE, Line
+from dashboard.state import ViewState
+
+DEATH_LABELS = {
+    "all_drugs": "All drug overdoses", "synthetic_opioids": "Synthetic opioids (fentanyl, T40.4)",
+    "heroin": "Heroin (T40.1)", "cocaine": "Cocaine (T40.5)", "psychostimulants": "Psychostimulants (T43.6)",
+    "all_opioids": "All opioids", "natural_semisynthetic_opioids": "Natural & semi-synthetic opioids (T40.2)",
+    "methadone": "Methadone (T40.3)",
+}
+SEIZURE_LABELS = {"fentanyl": "Fentanyl", "methamphetamine": "Methamphetamine", "cocaine": "Cocaine",
+                  "heroin": "Heroin", "marijuana": "Marijuana", "other": "Other drugs"}
+MX_SERIES = {"sesnsp": "sesnsp_homicide.homicidio_doloso", "inegi": "inegi_homicide.homicides"}
+MX_LABELS = {"sesnsp": "Homicide victims (SESNSP, prosecutors' files)",
+             "inegi": "Homicide deaths (INEGI, death certificates)"}
+TRANSFORM_NAMES = {"counts": "counts", "per100k": "per 100k", "index": "index", "yoy": "year-over-year %"}
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    y_label: str
+    lines: list[Line] = field(default_factory=list)
+    displayed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def index_date(state: ViewState) -> pd.Timestamp:
+    ms = store.milestones()
+    hit = ms[ms["id"] == state.index_at]
+    return pd.Timestamp(hit["date"].iloc[0]) if len(hit) else pd.Timestamp(state.index_at)
+
+
+def _add_series(panel: Panel, state: ViewState, series_id: str, geo: str, name: str, color: str,
+                dash: str = "solid", allow_rate: bool = True) -> None:
+    meta = store.series_meta()[series_id]
+    rows = store.series(series_id, geo)
+    if rows.empty:
+        panel.notes.append(f"No data for {name} in {store.geo_name(geo)}.")
+        return
+    transform = state.transform if (allow_rate or state.transform != "per100k") else "counts"
+    if transform != state.transform:
+        panel.notes.append(f"Per 100k is not meaningful for {name}: counts shown.")
+    result = transforms.apply(
+        rows, transform=transform, frequency=meta["frequency"], unit=meta["unit"],
+        population=store.population(geo) if transform == "per100k" else None,
+        index_at=index_date(state), rolling=state.rolling,
+    )
+    if result.note and result.note not in panel.notes:
+        panel.notes.append(result.note)
+    frame = result.frame
+    frame = frame[frame["date"] >= pd.Timestamp(state.start)]
+    if state.end:
+        frame = frame[frame["date"] <= pd.Timestamp(state.end)]
+    panel.y_label = result.label
+    prefix = "12 months ending " if meta["frequency"] == "monthly_12m_ending" else ""
+    panel.lines.append(Line(name, frame, color, dash, hover_unit=result.label, period_prefix=prefix))
+    prov = store.provenance(meta["source_id"])
+    panel.displayed = pd.concat([panel.displayed, pd.DataFrame({
+        "series_id": series_id, "series": name, "geo": geo, "geo_name": store.geo_name(geo),
+        "date": frame["date"].dt.date.astype(str), "value": frame["value"], "raw_value": frame["raw"],
+        "unit": result.label, "frequency": meta["frequency"], "flag": frame["flag"],
+        "source_id": meta["source_id"], "publisher": prov["publisher"], "snapshot": prov["snapshot"],
+        "snapshot_md5": ";".join(f"{k}={v}" for k, v in sorted(prov["snapshot_md5s"].items())),
+        "transform": TRANSFORM_NAMES[transform] + (f", {state.rolling}-month mean" if state.rolling else ""),
+    })], ignore_index=True)
+    if meta["source_id"] not in panel.sources:
+        panel.sources.append(meta["source_id"])
+
+
+def deaths_panel(state: ViewState) -> Panel:
+    panel = Panel("deaths", f"US drug-overdose deaths — {store.geo_name(state.us_geo)}", "deaths")
+    for i, drug in enumerate(state.drugs):
+        sid = f"cdc_vsrr_overdose.{drug}"
+        if sid not in store.series_meta():
+            continue
+        _add_series(panel, state, sid, state.us_geo, DEATH_LABELS[drug], PALETTE[i % len(PALETTE)])
+        if state.predicted and f"{sid}_predicted" in store.series_meta():
+            _add_series(panel, state, f"{sid}_predicted", state.us_geo, f"{DEATH_LABELS[drug]}, predicted",
+                        PALETTE[i % len(PALETTE)], dash="dot")
+    panel.notes.insert(0, "CDC provisional counts: each point is the sum of the 12 months ending that month, "
+                          "not a monthly count.")
+    return panel
+
+
+def homicides_panel(state: ViewState) -> Panel:
+    panel = Panel("homicides", f"Mexico homicides — {store.geo_name(state.mx_geo)}", "victims")
+    for i, src in enumerate(state.mx_sources):
+        _add_series(panel, state, MX_SERIES[src], state.mx_geo, MX_LABELS[src], PALETTE[(i + 1) % len(PALETTE)])
+    if state.firearm and "sesnsp" in state.mx_sources:
+        _add_series(panel, state, "sesnsp_homicide.homicidio_doloso_firearm", state.mx_geo,
+                    "…of which with a firearm (SESNSP)", PALETTE[4])
+    if len(state.mx_sources) == 2:
+        panel.notes.append("SESNSP counts victims in prosecutors' case files; INEGI counts death certificates. "
+                           "They measure different things and differ by 1,000–2,000 a year.")
+    return panel
+
+
+def seizures_panel(state: ViewState) -> Panel:
+    where = "nationwide" if state.cbp_geo == "US" else store.geo_name(state.cbp_geo)
+    comp = {"all": "", "ofo": ", ports of entry (OFO)", "usbp": ", between ports (Border Patrol)"}[state.component]
+    panel = Panel("seizures", f"US border drug seizures — {where}{comp}", state.measure)
+    suffix = "" if state.component == "all" else f"_{state.component}"
+    for i, drug in enumerate(state.seize):
+        sid = f"cbp_seizures.{drug}_{state.measure}{suffix}"
+        if sid in store.series_meta():
+            _add_series(panel, state, sid, state.cbp_geo, SEIZURE_LABELS[drug], PALETTE[(i + 2) % len(PALETTE)],
+                        allow_rate=False)
+    if any("fytd" in set(line.frame["flag"].dropna()) for line in panel.lines):
+        panel.notes.append("The latest fiscal year is incomplete (fiscal year to date): dashed.")
+    return panel
+
+
+def build_panels(state: ViewState) -> list[Panel]:
+    return [deaths_panel(state), homicides_panel(state), seizures_panel(state)]
+
+
+def x_range(state: ViewState, panels: list[Panel]) -> tuple[str, str]:
+    ends = [p.displayed["date"].max() for p in panels if not p.displayed.empty]
+    return state.start, state.end or (max(ends) if ends else pd.Timestamp.today().date().isoformat())
+
+
+def displayed_data(panels: list[Panel]) -> pd.DataFrame:
+    frames = [p.displayed.assign(panel=p.key) for p in panels if not p.displayed.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def change_table(displayed: pd.DataFrame) -> pd.DataFrame:
+    """First and last displayed value of each series, and the change between them."""
+    if displayed.empty:
+        return pd.DataFrame(columns=["series", "geo_name", "unit", "first_date", "first", "last_date", "last",
+                                     "change", "change_pct"])
+    rows = []
+    for (series, geo), g in displayed.dropna(subset=["value"]).groupby(["series", "geo_name"], sort=False):
+        first, last = g.iloc[0], g.iloc[-1]
+        change = last["value"] - first["value"]
+        rows.append({"series": series, "geo_name": geo, "unit": first["unit"],
+                     "first_date": first["date"], "first": first["value"], "last_date": last["date"],
+                     "last": last["value"], "change": change,
+                     "change_pct": change / first["value"] * 100 if first["value"] else None})
+    return pd.DataFrame(rows)
+
+
+def download_name(state: ViewState, version: str) -> str:
+    """Names the view and the data version: xborder_US_MX_CBP-SWB_counts_<version>."""
+    parts = ["xborder", state.us_geo, state.mx_geo, state.cbp_geo, state.transform]
+    if state.rolling:
+        parts.append(f"roll{state.rolling}")
+    return "_".join(parts + [version])
+
+
+def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list] | None:
+    """Change points of the panel's first series, each labelled with its nearest milestone."""
+    if not panel.lines:
+        return None
+    from dashboard.analysis.changepoints import detect_changepoints
+
+    line = panel.lines[0]
+    y = line.frame.dropna(subset=["value"]).set_index("date")["value"]
+    if len(y) < 24:
+        return None
+    result = detect_changepoints(y, dict(zip(milestones["id"], milestones["date"])))
+    dates, labels = [], []
+    for cp in result.changepoints:
+        dates.append(cp.date)
+        near = f"{cp.months_to_milestone:+d} months from {cp.nearest_milestone}" if cp.nearest_milestone else ""
+        labels.append(f"{line.name}: {near}")
+    return dates, labels

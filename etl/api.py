@@ -1,0 +1,139 @@
+"""The read API: what the dashboard and notebooks use instead of file paths.
+
+    import etl
+    etl.series()                                         # every series with its metadata
+    etl.load("cdc_vsrr_overdose.all_drugs", geo="US", start="2019-01-01")
+    etl.load(["sesnsp_homicide.homicidio_doloso", "inegi_homicide.homicides"], geo="MX")
+    etl.load("cdc_vsrr_overdose.all_drugs", geo="US", as_of="2019-06-01")   # what was known then
+    etl.milestones()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from etl import paths, store
+from etl.registry import all_sources, get_source
+from etl.schema import TIDY_COLUMNS
+
+
+def _as_list(x: str | Iterable[str] | None) -> list[str] | None:
+    if x is None:
+        return None
+    return [x] if isinstance(x, str) else list(x)
+
+
+def catalog() -> dict:
+    """The catalog: per source, what was built from which snapshot, and the last attempt."""
+    return store.read_catalog()
+
+
+def sources() -> pd.DataFrame:
+    """One row per source: metadata and build status."""
+    cat = catalog()["sources"]
+    rows = []
+    for src in all_sources().values():
+        m = src.meta
+        entry = cat.get(src.id, {})
+        rows.append(
+            {
+                "source_id": m.id, "title": m.title, "publisher": m.publisher, "license": m.license,
+                "landing_url": m.landing_url, "download_url": m.download_url, "citation": m.citation,
+                "cadence": m.cadence, "cadence_days": m.cadence_days, "caveats": m.caveats,
+                "status": entry.get("status", "not built"), "snapshot": entry.get("snapshot"),
+                "fetched_at": entry.get("fetched_at"), "published_at": entry.get("published_at"),
+                "built_at": entry.get("built_at"), "rows": entry.get("rows"),
+                "date_min": entry.get("date_min"), "date_max": entry.get("date_max"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def series(source_id: str | None = None) -> pd.DataFrame:
+    """One row per declared series: id, titles, unit, frequency, definition, caveats, source."""
+    rows = []
+    for src in all_sources().values():
+        if source_id and src.id != source_id:
+            continue
+        for s in src.meta.series:
+            rows.append(
+                {
+                    "series_id": s.id, "title": s.title, "title_es": s.title_es or s.title, "unit": s.unit,
+                    "frequency": s.frequency, "definition": s.definition, "caveats": s.caveats,
+                    "source_id": src.id, "publisher": src.meta.publisher, "license": src.meta.license,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def source_of(series_id: str) -> str:
+    return series_id.split(".", 1)[0]
+
+
+def load(
+    series_id: str | Iterable[str] | None = None,
+    geo: str | Iterable[str] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    *,
+    source: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Tidy rows for the given series (or a whole source), geographies and date range.
+
+    ``as_of`` returns the data as known on that date: built from the newest raw snapshot
+    dated on or before it.
+    """
+    ids = _as_list(series_id)
+    if ids is None and source is None:
+        raise ValueError("load() needs series_id or source")
+    wanted_sources = sorted({source_of(s) for s in ids}) if ids else [source]
+    for sid in wanted_sources:
+        get_source(sid)  # unknown source -> KeyError naming the known ones
+    frames = [_table(sid, as_of) for sid in wanted_sources]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    mask = pd.Series(True, index=df.index)
+    if ids:
+        unknown = set(ids) - set(series()["series_id"])
+        if unknown:
+            raise KeyError(f"unknown series {sorted(unknown)}")
+        mask &= df["series_id"].isin(ids)
+    geos = _as_list(geo)
+    if geos:
+        mask &= df["geo"].isin(geos)
+    if start is not None:
+        mask &= df["date"] >= pd.Timestamp(start)
+    if end is not None:
+        mask &= df["date"] <= pd.Timestamp(end)
+    return df.loc[mask, TIDY_COLUMNS].reset_index(drop=True)
+
+
+def _table(source_id: str, as_of) -> pd.DataFrame:
+    if as_of is not None:
+        from etl.vintages import table_as_of
+
+        return table_as_of(source_id, pd.Timestamp(as_of))
+    path = paths.tidy_path(source_id)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{source_id} has not been built yet ({path} missing); run `python -m etl run --offline`"
+        )
+    stat = path.stat()
+    return _read_parquet(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=32)
+def _read_parquet(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
+    # Keyed on mtime and size as well as path: a refresh that replaces the file invalidates it.
+    return pq.read_table(path).to_pandas()
+
+
+def milestones(path=None) -> pd.DataFrame:
+    """The policy milestones, validated (see etl.milestones)."""
+    from etl.milestones import load_milestones
+
+    return load_milestones(path)
