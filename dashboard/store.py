@@ -49,7 +49,7 @@ def series_meta() -> dict[str, dict]:
 
 @lru_cache(maxsize=1)
 def sources_meta() -> dict[str, dict]:
-    return {r["source_id"]: r for r in etl.sources().to_dict("records")}
+    return {r["source_id"]: r for r in etl.source_info().to_dict("records")}
 
 
 @lru_cache(maxsize=256)

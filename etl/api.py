@@ -32,7 +32,7 @@ def catalog() -> dict:
     return store.read_catalog()
 
 
-def sources() -> pd.DataFrame:
+def source_info() -> pd.DataFrame:
     """One row per source: metadata and build status."""
     cat = catalog()["sources"]
     rows = []

@@ -1,0 +1,138 @@
+"""Lagged cross-correlation of two series (e.g. fentanyl seized vs fentanyl deaths).
+
+Sign convention: the correlation at lag k pairs x(t) with y(t+k), so a peak at a positive
+lag k means x leads y by k months (periods); a negative lag means y leads x.
+
+Two trending series correlate strongly at every lag even when unrelated (spurious
+correlation), so levels are never correlated directly: ``method="difference"`` (default)
+uses first differences; ``method="prewhiten"`` (Box-Jenkins) differences when the ADF test
+says x is non-stationary, fits an AR model to x, and passes both series through that filter,
+so x's own persistence cannot manufacture a peak. Bands are +/- z / sqrt(n).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+from statsmodels.tsa.stattools import adfuller
+
+from dashboard.analysis.guards import PreparedSeries, prepare
+
+SIGN_CONVENTION = "positive lag k: x leads y by k months (corr of x(t) with y(t+k))"
+MIN_PAIRS = 10
+
+
+@dataclass(frozen=True)
+class XCorrResult:
+    table: pd.DataFrame  # columns: lag, corr, n
+    peak_lag: int
+    peak_corr: float
+    band: float  # |corr| above this is outside the +/- z/sqrt(n) band
+    n: int
+    method: str
+    transform: str  # plain-language description of what was correlated
+    adf_p_x: float
+    adf_p_y: float
+    sign_convention: str = SIGN_CONVENTION
+    warnings: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("table")
+        return out
+
+
+def _adf_p(values: pd.Series) -> float:
+    clean = values.dropna().to_numpy()
+    if len(clean) < 12:
+        return float("nan")
+    try:  # statsmodels >= 0.15 returns a result object; 0.14 only a tuple
+        return float(adfuller(clean, autolag="AIC", result_object=True).pvalue)
+    except TypeError:
+        return float(adfuller(clean, autolag="AIC")[1])
+
+
+def _filter(values: pd.Series, params: np.ndarray) -> pd.Series:
+    """Apply the AR filter e(t) = v(t) - c - sum phi_i v(t-i) fitted on x."""
+    out = values - params[0]
+    for i, phi in enumerate(params[1:], start=1):
+        out = out - phi * values.shift(i)
+    return out
+
+
+def lagged_xcorr(
+    x: pd.Series | PreparedSeries,
+    y: pd.Series | PreparedSeries,
+    *,
+    frequency: str = "monthly",
+    max_lag: int = 24,
+    method: str = "difference",
+    z: float = 1.96,
+) -> XCorrResult:
+    """Correlation of x(t) with y(t+k) for k in -max_lag..max_lag (see module docstring).
+
+    Pass ``PreparedSeries`` (from ``guards.prepare``) to use 12-month-ending data after an
+    explicit conversion; raw 12-month-ending series are refused.
+    """
+    if method not in ("difference", "prewhiten"):
+        raise ValueError(f"method must be 'difference' or 'prewhiten', got {method!r}")
+    px = x if isinstance(x, PreparedSeries) else prepare(x, frequency)
+    py = y if isinstance(y, PreparedSeries) else prepare(y, frequency)
+    if px.frequency != py.frequency:
+        raise ValueError(f"x is {px.frequency} and y is {py.frequency}: put them on one frequency first")
+    common = px.series.index.intersection(py.series.index)
+    if len(common) < 3 * MIN_PAIRS:
+        raise ValueError(f"only {len(common)} common dates; need at least {3 * MIN_PAIRS}")
+    full = pd.date_range(common[0], common[-1], freq="MS" if px.frequency == "monthly" else "YS")
+    lx, ly = px.series.reindex(full), py.series.reindex(full)  # gaps become NaN, never bridged
+    lx[~full.isin(common)] = np.nan
+    ly[~full.isin(common)] = np.nan
+    adf_x, adf_y = _adf_p(lx), _adf_p(ly)
+    warnings = px.warnings + py.warnings
+    for name, p in (("x", adf_x), ("y", adf_y)):
+        if not p <= 0.05:
+            warnings.append(
+                f"{name} looks trending or non-stationary in levels (ADF p={p:.2f}): trending series "
+                "correlate at every lag even when unrelated (spurious correlation), which is why "
+                "levels are transformed here; still read the peak as a lead, not a cause."
+            )
+
+    if method == "difference" or adf_x > 0.05:
+        tx, ty, transform = lx.diff(), ly.diff(), "first differences"
+    else:
+        tx, ty, transform = lx, ly, "levels"
+    if method == "prewhiten":
+        if tx.isna().sum() > 1:
+            raise ValueError("pre-whitening needs a gapless common period")
+        tx, ty = tx.dropna(), ty.dropna()
+        arr = tx.to_numpy()
+        order = ar_select_order(arr, maxlag=min(12, len(arr) // 5), trend="c").ar_lags
+        params = np.asarray(AutoReg(arr, lags=order or 0, trend="c").fit().params)
+        p = len(params) - 1
+        tx, ty = _filter(tx, params), _filter(ty, params)
+        transform = f"{transform}, pre-whitened by an AR({p}) filter fitted on x"
+
+    rows = []
+    for k in range(-max_lag, max_lag + 1):
+        pair = pd.concat([tx, ty.shift(-k)], axis=1).dropna()
+        n_k = len(pair)
+        corr = float(pair.iloc[:, 0].corr(pair.iloc[:, 1])) if n_k >= MIN_PAIRS else float("nan")
+        rows.append({"lag": k, "corr": corr, "n": n_k})
+    table = pd.DataFrame(rows)
+    if table["corr"].isna().all():
+        raise ValueError("no lag has enough overlapping points to correlate")
+    n = int(pd.concat([tx, ty], axis=1).dropna().shape[0])
+    band = z / np.sqrt(n)
+    peak = table.loc[table["corr"].abs().idxmax()]
+    if abs(peak["corr"]) <= band:
+        warnings.append("no lag is outside the confidence band: there is no clear lead-lag relation.")
+    return XCorrResult(
+        table=table, peak_lag=int(peak["lag"]), peak_corr=float(peak["corr"]), band=float(band), n=n,
+        method=method, transform=transform, adf_p_x=adf_x, adf_p_y=adf_y, warnings=warnings,
+    )
