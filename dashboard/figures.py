@@ -156,17 +156,21 @@ def choropleth(
     title: str,
     colorbar_title: str,
     hover_name: pd.Series,
+    center: dict,
+    zoom: float,
 ) -> go.Figure:
-    """States shaded by value; ``frame`` has columns location (matching featureidkey), value."""
-    fig = go.Figure(go.Choropleth(
+    """States shaded by value; ``frame`` has columns location (matching featureidkey), value.
+
+    A MapLibre map on a blank style: no tiles, tokens or topojson are fetched at run time."""
+    fig = go.Figure(go.Choroplethmap(
         geojson=geojson, locations=frame["location"], z=frame["value"], featureidkey=featureidkey,
-        colorscale="YlOrRd", marker_line_color="#fff", marker_line_width=0.5,
+        colorscale="YlOrRd", marker_line_color="#fff", marker_line_width=0.6,
         colorbar={"title": {"text": colorbar_title}}, text=hover_name,
         hovertemplate="<b>%{text}</b><br>%{z:,.1f}<extra></extra>",
     ))
-    fig.update_geos(fitbounds="locations", visible=False)
     fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, font={"family": FONT},
-                      margin={"l": 0, "r": 0, "t": 40, "b": 0}, height=420)
+                      map={"style": "white-bg", "center": center, "zoom": zoom},
+                      margin={"l": 0, "r": 0, "t": 40, "b": 0}, height=440)
     return fig
 
 

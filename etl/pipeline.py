@@ -63,6 +63,7 @@ def build_table(source: Source, snapshot: Snapshot) -> pd.DataFrame:
     url = snapshot.files[0].get("url") if snapshot.files else None
     try:
         df = source.module.transform(snapshot)
+        return validate(normalize(df), source.meta)
     except EtlError as exc:
         exc.source_id = exc.source_id or source.id
         exc.url = exc.url or url
@@ -72,7 +73,6 @@ def build_table(source: Source, snapshot: Snapshot) -> pd.DataFrame:
         raise ParseError(
             f"could not parse snapshot {snapshot.name}: {type(exc).__name__}: {exc}", source_id=source.id, url=url
         ) from exc
-    return validate(normalize(df), source.meta)
 
 
 def publish(source: Source, snapshot: Snapshot, df: pd.DataFrame, *, status: str, retention: int) -> dict:

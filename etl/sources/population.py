@@ -40,7 +40,8 @@ def fetch(ctx) -> list[RawFile]:
                          source_id=SOURCE_ID)
     entry = ctx.previous.file(CONAPO)
     content = ctx.previous.path(CONAPO).read_bytes()
-    return files + [RawFile(CONAPO, content, entry["url"], entry["accessed_at"], content_type=entry.get("content_type"))]
+    carried = RawFile(CONAPO, content, entry["url"], entry["accessed_at"], content_type=entry.get("content_type"))
+    return files + [carried]
 
 
 def transform(snapshot) -> pd.DataFrame:
@@ -49,12 +50,20 @@ def transform(snapshot) -> pd.DataFrame:
     mx = _conapo(snapshot).assign(series_id=f"{SOURCE_ID}.mx_total")
     out = pd.concat([us, mx], ignore_index=True)
     out["date"] = pd.to_datetime(out["year"].astype(str) + "-01-01")
-    return out.assign(unit="persons", source_id=SOURCE_ID)[["series_id", "geo", "date", "value", "unit", "source_id", "flag"]]
+    out = out.assign(unit="persons", source_id=SOURCE_ID)
+    return out[["series_id", "geo", "date", "value", "unit", "source_id", "flag"]]
 
 
 def _fail(snapshot, name: str, problem: str) -> ParseError:
     url = snapshot.file(name).get("url") if name in snapshot.md5s else None
     return ParseError(f"{name}: {problem}", source_id=SOURCE_ID, url=url)
+
+
+def _read(snapshot, name: str, **kwargs) -> pd.DataFrame:
+    try:
+        return pd.read_csv(snapshot.path(name), dtype=str, **kwargs)
+    except (pd.errors.EmptyDataError, FileNotFoundError) as exc:
+        raise _fail(snapshot, name, f"missing or empty file ({exc})") from exc
 
 
 def _numbers(snapshot, name: str, values: pd.Series) -> pd.Series:
@@ -66,7 +75,7 @@ def _numbers(snapshot, name: str, values: pd.Series) -> pd.Series:
 
 def _intercensal(snapshot) -> pd.DataFrame:
     """Trimmed or official layout: data rows are those whose July 1, 2000 cell is a number."""
-    raw = pd.read_csv(snapshot.path(INTERCENSAL), header=None, dtype=str, keep_default_na=False)
+    raw = _read(snapshot, INTERCENSAL, header=None, keep_default_na=False)
     start = _intercensal_header_end(raw)
     if start is None:
         raise _fail(snapshot, INTERCENSAL, f"expected a 'Geographic Area' header with 2001 … 2009 in columns 4–12; "
@@ -81,6 +90,9 @@ def _intercensal(snapshot) -> pd.DataFrame:
     if geo.isna().any():
         raise _fail(snapshot, INTERCENSAL, f"unmatched area name(s) {sorted(names[geo[geo.isna()].index])} "
                                            "(not in data/reference/states.csv)")
+    missing = sorted(set(by_name.values()) - set(geo))
+    if missing:
+        raise _fail(snapshot, INTERCENSAL, f"no data row for {missing}")
     long = rows[list(INTERCENSAL_YEARS)].assign(geo=geo).melt(id_vars="geo", var_name="col", value_name="value")
     return pd.DataFrame({"geo": long["geo"], "year": long["col"].map(INTERCENSAL_YEARS),
                          "value": _numbers(snapshot, INTERCENSAL, long["value"])})
@@ -99,7 +111,7 @@ def _intercensal_header_end(raw: pd.DataFrame) -> int | None:
 
 
 def _alldata(snapshot, name: str, years: range) -> pd.DataFrame:
-    df = pd.read_csv(snapshot.path(name), dtype=str, encoding="latin-1")
+    df = _read(snapshot, name, encoding="latin-1")
     cols = ["SUMLEV", "STATE", *(f"POPESTIMATE{y}" for y in years)]
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -116,7 +128,7 @@ def _alldata(snapshot, name: str, years: range) -> pd.DataFrame:
 
 
 def _conapo(snapshot) -> pd.DataFrame:
-    df = pd.read_csv(snapshot.path(CONAPO), dtype=str)
+    df = _read(snapshot, CONAPO)
     missing = [c for c in ("n_year", "cve_ent", "genero", "pob_mid_year") if c not in df.columns]
     if missing:
         raise _fail(snapshot, CONAPO, f"missing column(s) {missing}; found {list(df.columns)}")
@@ -127,4 +139,5 @@ def _conapo(snapshot) -> pd.DataFrame:
         raise _fail(snapshot, CONAPO, f"unknown cve_ent {sorted(df.loc[geo.isna(), 'cve_ent'].unique())}")
     year = df["n_year"].astype(int)
     flag = year.map(lambda y: "projected" if y >= CONAPO_PROJECTED_FROM else None)
-    return pd.DataFrame({"geo": geo, "year": year, "value": _numbers(snapshot, CONAPO, df["pob_mid_year"]), "flag": flag})
+    value = _numbers(snapshot, CONAPO, df["pob_mid_year"])
+    return pd.DataFrame({"geo": geo, "year": year, "value": value, "flag": flag})

@@ -83,8 +83,11 @@ def _previous_entry(previous) -> dict:
 
 def _header(path: Path, url: str | None) -> list[str]:
     try:
-        return list(pd.read_csv(path, nrows=0, encoding="latin-1").columns)
-    except (pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
+        try:
+            return list(pd.read_csv(path, nrows=0, encoding="utf-8").columns)
+        except UnicodeDecodeError:
+            return list(pd.read_csv(path, nrows=0, encoding="latin-1").columns)
+    except (pd.errors.EmptyDataError, OSError, EOFError) as exc:
         raise ParseError(f"{path.name}: unreadable or empty ({exc})", source_id=SOURCE_ID, url=url) from exc
 
 

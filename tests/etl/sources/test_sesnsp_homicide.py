@@ -105,7 +105,8 @@ def test_national_is_sum_of_states(table):
 
 def test_breakdowns_within_total(table):
     y = yearly(table).unstack("series_id")
-    assert (y[f"{SID}.homicidio_doloso_male"] + y[f"{SID}.homicidio_doloso_female"] <= y[f"{SID}.homicidio_doloso"]).all()
+    male, female = y[f"{SID}.homicidio_doloso_male"], y[f"{SID}.homicidio_doloso_female"]
+    assert (male + female <= y[f"{SID}.homicidio_doloso"]).all()
     assert (y[f"{SID}.homicidio_doloso_firearm"] <= y[f"{SID}.homicidio_doloso"]).all()
     assert (y[f"{SID}.feminicidio_firearm"] <= y[f"{SID}.feminicidio"]).all()
 
@@ -118,12 +119,20 @@ def test_committed_fixture_is_a_repivot_of_the_seed(seed_long):
 
 
 def test_wide_layout_matches_long_layout(tmp_path, table):
-    wide = normalize(etl.registry.get_source(SID).module.transform(snapshot_of(tmp_path, "IDVFC_NM.csv", FIXTURE.read_bytes())))
+    snap = snapshot_of(tmp_path, "IDVFC_NM.csv", FIXTURE.read_bytes())
+    wide = normalize(etl.registry.get_source(SID).module.transform(snap))
     got = wide.set_index(["series_id", "geo", "date"])["value"].sort_index()
     same = table[table["geo"].isin(["MX-GUA", "MX-NLE"]) & (table["date"].dt.year == 2020)]
     want = same.set_index(["series_id", "geo", "date"])["value"].sort_index()
     pd.testing.assert_series_equal(got.drop("MX", level="geo"), want, check_names=False)
     assert yearly(wide).loc[(f"{SID}.homicidio_doloso", "MX-GUA", 2020)] == 4_490
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8"])
+def test_wide_layout_in_either_encoding(tmp_path, encoding):
+    content = FIXTURE.read_bytes().decode("latin-1").encode(encoding)
+    out = etl.registry.get_source(SID).module.transform(snapshot_of(tmp_path, "IDVFC_NM.csv", content))
+    assert yearly(out).loc[(f"{SID}.homicidio_doloso", "MX-NLE", 2020)] > 0
 
 
 def test_wide_blank_months_after_cutoff_are_dropped(tmp_path, seed_long):
@@ -200,4 +209,5 @@ def test_fetch_builds_from_official_wide_file(data_dir, seed_long, monkeypatch):
 
 
 def yearly_seed(long: pd.DataFrame, year: int) -> int:
-    return int(long.loc[(long["n_year"] == year) & (long["subtipo_de_delito"] == "Homicidio doloso"), "n_victimas"].sum())
+    rows = (long["n_year"] == year) & (long["subtipo_de_delito"] == "Homicidio doloso")
+    return int(long.loc[rows, "n_victimas"].sum())

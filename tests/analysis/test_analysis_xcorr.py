@@ -1,0 +1,57 @@
+"""Lagged cross-correlation on SYNTHETIC series (fixed seeds)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analysis import OverlappingWindowsError, lagged_xcorr
+
+N = 156
+IDX = pd.date_range("2010-01-01", periods=N, freq="MS")
+
+
+def synthetic_pair(seed: int, trending: bool) -> tuple[pd.Series, pd.Series]:
+    """x is a random walk with drift (trending) or a stationary AR(1); y(t) = x(t-6) + noise."""
+    rng = np.random.default_rng(seed)
+    e = rng.normal(0, 1, N)
+    x = np.zeros(N)
+    for i in range(1, N):
+        x[i] = (x[i - 1] + 0.2 if trending else 0.8 * x[i - 1]) + e[i]
+    xs = pd.Series(x, index=IDX)
+    ys = (xs.shift(6) + rng.normal(0, 0.5, N)).dropna()
+    return xs, ys
+
+
+@pytest.mark.parametrize("method", ["difference", "prewhiten"])
+@pytest.mark.parametrize("trending", [True, False])
+def test_synthetic_x_leading_y_by_6_peaks_at_plus_6(method, trending):
+    x, y = synthetic_pair(21, trending)
+    res = lagged_xcorr(x, y, method=method)
+    assert res.peak_lag == 6 and res.peak_corr > res.band
+    assert "positive lag k: x leads y" in res.sign_convention
+    assert list(res.table["lag"]) == list(range(-24, 25))
+    swapped = lagged_xcorr(y, x, method=method)
+    assert swapped.peak_lag == -6
+
+
+def test_synthetic_trending_inputs_warn_about_spurious_correlation():
+    x, y = synthetic_pair(22, trending=True)
+    res = lagged_xcorr(x, y)
+    assert res.adf_p_x > 0.05
+    assert any("spurious" in w and w.startswith("x ") for w in res.warnings)
+    x, y = synthetic_pair(22, trending=False)
+    assert not any("spurious" in w for w in lagged_xcorr(x, y).warnings)
+
+
+def test_synthetic_independent_series_stay_inside_band_mostly():
+    rng = np.random.default_rng(23)
+    x, y = (pd.Series(rng.normal(size=N), index=IDX) for _ in range(2))
+    res = lagged_xcorr(x, y)
+    outside = (res.table["corr"].abs() > res.band).mean()
+    assert outside < 0.15
+
+
+def test_twelve_month_ending_inputs_refused():
+    x, y = synthetic_pair(24, trending=False)
+    with pytest.raises(OverlappingWindowsError):
+        lagged_xcorr(x, y, frequency="monthly_12m_ending")

@@ -1,0 +1,48 @@
+"""Shared fixtures for the dashboard tests: the built tidy data (built offline if missing)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_data():
+    """The dashboard reads data/tidy through the ETL read API; build it offline once if absent."""
+    tidy = ROOT / "data" / "tidy"
+    if not any(tidy.glob("*.parquet")):
+        subprocess.run([sys.executable, "-m", "etl", "run", "--offline"], cwd=ROOT, check=True)
+    return tidy
+
+
+@pytest.fixture(scope="session")
+def valid_geos():
+    from dashboard import store
+
+    return store.valid_geos()
+
+
+@pytest.fixture(scope="session")
+def milestone_ids():
+    from dashboard import store
+
+    return set(store.milestones()["id"])
+
+
+@pytest.fixture(scope="session")
+def dash_app():
+    """The real app object (``from app import app``). Dash imports the pages as ``pages.*``; never
+    import ``dashboard.pages.home`` directly, it would register every callback a second time."""
+    from app import app
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def home(dash_app):
+    return sys.modules["pages.home"]
