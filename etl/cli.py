@@ -10,7 +10,7 @@ import json
 import sys
 import textwrap
 
-from etl import pipeline, store
+from etl import paths, pipeline, store
 from etl.errors import LockHeld
 from etl.registry import all_sources
 
@@ -42,8 +42,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    sources = args.sources or None
+    if args.missing_only:
+        sources = [sid for sid in (sources or all_sources()) if not paths.tidy_path(sid).is_file()]
+        if not sources:
+            print("every source is built; nothing to do", file=sys.stderr)
+            return pipeline.EXIT_OK
     try:
-        results = pipeline.run(args.sources or None, offline=args.offline, retention=args.keep_vintages)
+        results = pipeline.run(sources, offline=args.offline, retention=args.keep_vintages)
     except LockHeld as exc:
         print(f"error: {exc}", file=sys.stderr)
         return pipeline.EXIT_LOCKED
@@ -99,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all); see `list`")
     p.add_argument("--offline", action="store_true",
                    help="build from the newest local snapshot; never touch the network")
+    p.add_argument("--missing-only", action="store_true",
+                   help="only build sources that have no tidy table yet (first start of a fresh clone)")
     p.add_argument("--keep-vintages", type=int, default=pipeline.DEFAULT_RETENTION, metavar="N",
                    help="previous tidy tables to keep per source as dated vintages (default %(default)s)")
     p.set_defaults(func=_cmd_run)
