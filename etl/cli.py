@@ -20,6 +20,7 @@ examples:
   python -m etl run --offline                 rebuild every source from the newest local snapshot
   python -m etl run cbp_seizures              fetch CBP's current file, then rebuild
   python -m etl status --json                 the catalog, machine-readable
+  python -m etl schedule                      refresh every day at 06:17 UTC (log: data/logs/etl.log)
 
 exit codes of `run`:
   0  all sources fresh (fetched, not modified, or built offline as asked)
@@ -80,6 +81,22 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from etl import schedule  # imports APScheduler only for this command
+
+    try:
+        schedule.parse_cron(args.cron)
+    except schedule.CronError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return pipeline.EXIT_FAILED
+    try:
+        return schedule.run_schedule(args.cron, once=args.once, offline=args.offline, log_file=args.log_file,
+                                     sources=args.sources or None, retention=args.keep_vintages)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return pipeline.EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m etl",
@@ -117,6 +134,28 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  python -m etl status --json", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print the whole catalog as JSON")
     p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("schedule", help="run the refresh (`run`) on a cron schedule, logging each run",
+                       description="Run `python -m etl run` on a cron expression (UTC) with APScheduler, "
+                       "one refresh at a time: a refresh that finds the ETL lock held logs it and skips. "
+                       "Each run logs timestamped per-source lines to the log file and stderr.",
+                       epilog="examples:\n  python -m etl schedule\n"
+                       "  python -m etl schedule --cron \"17 */6 * * *\" --log-file /var/log/xborder-etl.log\n"
+                       "  python -m etl schedule --once --offline\n\n"
+                       "exit codes: with --once, those of `run` (3: another ETL run holds the lock);\n"
+                       "  2 also for an invalid cron expression; 0 when the scheduler is stopped",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all); see `list`")
+    p.add_argument("--cron", default="17 6 * * *", metavar="EXPR",
+                   help='5-field crontab expression in UTC (default "%(default)s": daily at 06:17)')
+    p.add_argument("--once", action="store_true", help="run one refresh now and exit with its exit code")
+    p.add_argument("--log-file", default=None, metavar="PATH",
+                   help="append the run log here (default: data/logs/etl.log under the data dir)")
+    p.add_argument("--offline", action="store_true",
+                   help="build from the newest local snapshot; never touch the network (as `run --offline`)")
+    p.add_argument("--keep-vintages", type=int, default=pipeline.DEFAULT_RETENTION, metavar="N",
+                   help="previous tidy tables to keep per source as dated vintages (default %(default)s)")
+    p.set_defaults(func=_cmd_schedule)
     return parser
 
 

@@ -111,9 +111,7 @@ def _read(content: bytes, entry: dict) -> pd.DataFrame:
         missing = [c for c in [*REQUIRED, "data_value"] if c not in df.columns]
         if missing:
             raise _fail(f"unknown layout: missing column(s) {missing}; found {list(df.columns)}", entry)
-    unknown = sorted(set(df.columns) - set(COLUMNS.values()))
-    if unknown:
-        raise _fail(f"unknown layout: unexpected column(s) {unknown}; known {sorted(COLUMNS.values())}", entry)
+    # Columns the publisher adds later are ignored; a missing or renamed one fails above.
     return df.reindex(columns=list(COLUMNS.values())).replace("", None)
 
 

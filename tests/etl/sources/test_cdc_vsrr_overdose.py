@@ -103,6 +103,12 @@ def test_quirks(tmp_path, name, text, series, geo, date, expected, flag):
     assert (pd.isna(v) if expected is None else v == expected)
 
 
+def test_added_publisher_column_is_ignored(tmp_path):
+    text = OFFICIAL.replace("\n", ",Race\n") + "AZ,2018,January,12 month-ending,Number of Drug Overdose Deaths,1566,100,0,Arizona,,,1614,All\n"
+    df = vsrr.transform(make_snapshot(tmp_path, "extra.csv", text))
+    assert value(df, "all_drugs", "US-AZ", "2018-01-01")[0] == 1566
+
+
 def test_dropped_indicators(tmp_path):
     text = LEGACY + 'AK,Alaska,2015,January,12 month-ending,Number of Deaths,"4,034",100,0,\n'
     text += 'AK,Alaska,2015,January,12 month-ending,Number of Drug Overdose Deaths,126,100,0,\n'
@@ -115,8 +121,6 @@ def test_dropped_indicators(tmp_path):
     [
         ("renamed.csv", OFFICIAL.replace("Data Value", "Deaths") + "AZ,2018,January,12 month-ending,Number of Drug Overdose Deaths,1566,100,0,Arizona,,,1614\n",
          "missing column(s) ['data_value']"),
-        ("extra.csv", OFFICIAL.replace("\n", ",Race\n") + "AZ,2018,January,12 month-ending,Number of Drug Overdose Deaths,1566,100,0,Arizona,,,1614,All\n",
-         "unexpected column(s) ['Race']"),
         ("text.csv", OFFICIAL + "AZ,2018,January,12 month-ending,Number of Drug Overdose Deaths,n/a,100,0,Arizona,,,1614\n",
          "non-numeric data_value"),
         ("empty.csv", "", "empty file"),
