@@ -109,8 +109,13 @@ def valid_geos() -> dict[str, set[str]]:
     return {k: {c for c, _ in v} for k, v in geo_options().items()}
 
 
+@lru_cache(maxsize=1)
+def _geo_names() -> dict[str, str]:
+    return dict(zip(geo_table()["geo"], geo_table()["name"]))
+
+
 def geo_name(code: str) -> str:
-    return dict(zip(geo_table()["geo"], geo_table()["name"])).get(code, code)
+    return _geo_names().get(code, code)
 
 
 def provenance(source_id: str, now: datetime | None = None) -> dict:

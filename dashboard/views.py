@@ -27,21 +27,42 @@ MX_LABELS = {"sesnsp": "Homicide victims (SESNSP, prosecutors' files)",
 TRANSFORM_NAMES = {"counts": "counts", "per100k": "per 100k", "index": "index", "yoy": "year-over-year %"}
 
 
+@dataclass(frozen=True)
+class Shown:
+    """One displayed series and what was done to it (for the table, download and citation)."""
+
+    series_id: str
+    name: str
+    geo: str
+    frame: pd.DataFrame  # date, value, raw, flag
+    unit_label: str
+    frequency: str
+    source_id: str
+    transform: str
+
+
 @dataclass
 class Panel:
     key: str
     title: str
-    y_label: str
+    default_label: str
     lines: list[Line] = field(default_factory=list)
-    displayed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shown: list[Shown] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    y_label: str = ""
+    labels: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.y_label = self.y_label or self.default_label
 
 
 def index_date(state: ViewState) -> pd.Timestamp:
+    """The month an index is based on: a milestone's month, or the given date's month."""
     ms = store.milestones()
     hit = ms[ms["id"] == state.index_at]
-    return pd.Timestamp(hit["date"].iloc[0]) if len(hit) else pd.Timestamp(state.index_at)
+    when = pd.Timestamp(hit["date"].iloc[0]) if len(hit) else pd.Timestamp(state.index_at)
+    return when.to_period("M").to_timestamp()
 
 
 def _add_series(panel: Panel, state: ViewState, series_id: str, geo: str, name: str, color: str,
@@ -57,7 +78,7 @@ def _add_series(panel: Panel, state: ViewState, series_id: str, geo: str, name: 
     result = transforms.apply(
         rows, transform=transform, frequency=meta["frequency"], unit=meta["unit"],
         population=store.population(geo) if transform == "per100k" else None,
-        index_at=index_date(state), rolling=state.rolling,
+        index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
     )
     if result.note and result.note not in panel.notes:
         panel.notes.append(result.note)
@@ -65,18 +86,14 @@ def _add_series(panel: Panel, state: ViewState, series_id: str, geo: str, name: 
     frame = frame[frame["date"] >= pd.Timestamp(state.start)]
     if state.end:
         frame = frame[frame["date"] <= pd.Timestamp(state.end)]
-    panel.y_label = result.label
+    panel.labels.append(result.label)
+    panel.y_label = " / ".join(dict.fromkeys(panel.labels))
     prefix = "12 months ending " if meta["frequency"] == "monthly_12m_ending" else ""
     panel.lines.append(Line(name, frame, color, dash, hover_unit=result.label, period_prefix=prefix))
-    prov = store.provenance(meta["source_id"])
-    panel.displayed = pd.concat([panel.displayed, pd.DataFrame({
-        "series_id": series_id, "series": name, "geo": geo, "geo_name": store.geo_name(geo),
-        "date": frame["date"].dt.date.astype(str), "value": frame["value"], "raw_value": frame["raw"],
-        "unit": result.label, "frequency": meta["frequency"], "flag": frame["flag"],
-        "source_id": meta["source_id"], "publisher": prov["publisher"], "snapshot": prov["snapshot"],
-        "snapshot_md5": ";".join(f"{k}={v}" for k, v in sorted(prov["snapshot_md5s"].items())),
-        "transform": TRANSFORM_NAMES[transform] + (f", {state.rolling}-month mean" if state.rolling else ""),
-    })], ignore_index=True)
+    panel.shown.append(Shown(
+        series_id, name, geo, frame, result.label, meta["frequency"], meta["source_id"],
+        TRANSFORM_NAMES[transform] + (f", {state.rolling}-month mean" if state.rolling else ""),
+    ))
     if meta["source_id"] not in panel.sources:
         panel.sources.append(meta["source_id"])
 
@@ -129,29 +146,46 @@ def build_panels(state: ViewState) -> list[Panel]:
 
 
 def x_range(state: ViewState, panels: list[Panel]) -> tuple[str, str]:
-    ends = [p.displayed["date"].max() for p in panels if not p.displayed.empty]
-    return state.start, state.end or (max(ends) if ends else pd.Timestamp.today().date().isoformat())
+    ends = [s.frame["date"].max() for p in panels for s in p.shown if len(s.frame)]
+    latest = max(ends).date().isoformat() if ends else pd.Timestamp.today().date().isoformat()
+    return state.start, state.end or latest
 
 
 def displayed_data(panels: list[Panel]) -> pd.DataFrame:
-    frames = [p.displayed.assign(panel=p.key) for p in panels if not p.displayed.empty]
+    """Exactly what the charts show, one row per point, with provenance columns."""
+    frames = []
+    for p in panels:
+        for s in p.shown:
+            prov = store.provenance(s.source_id)
+            frames.append(pd.DataFrame({
+                "panel": p.key, "series_id": s.series_id, "series": s.name, "geo": s.geo,
+                "geo_name": store.geo_name(s.geo), "date": s.frame["date"].dt.strftime("%Y-%m-%d"),
+                "value": s.frame["value"], "raw_value": s.frame["raw"], "unit": s.unit_label,
+                "frequency": s.frequency, "flag": s.frame["flag"], "source_id": s.source_id,
+                "publisher": prov["publisher"], "snapshot": prov["snapshot"],
+                "snapshot_md5": ";".join(f"{k}={v}" for k, v in sorted(prov["snapshot_md5s"].items())),
+                "transform": s.transform,
+            }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def change_table(displayed: pd.DataFrame) -> pd.DataFrame:
+def change_table(panels: list[Panel]) -> pd.DataFrame:
     """First and last displayed value of each series, and the change between them."""
-    if displayed.empty:
-        return pd.DataFrame(columns=["series", "geo_name", "unit", "first_date", "first", "last_date", "last",
-                                     "change", "change_pct"])
     rows = []
-    for (series, geo), g in displayed.dropna(subset=["value"]).groupby(["series", "geo_name"], sort=False):
-        first, last = g.iloc[0], g.iloc[-1]
-        change = last["value"] - first["value"]
-        rows.append({"series": series, "geo_name": geo, "unit": first["unit"],
-                     "first_date": first["date"], "first": first["value"], "last_date": last["date"],
-                     "last": last["value"], "change": change,
-                     "change_pct": change / first["value"] * 100 if first["value"] else None})
-    return pd.DataFrame(rows)
+    for p in panels:
+        for s in p.shown:
+            f = s.frame.dropna(subset=["value"])
+            if f.empty:
+                continue
+            first, last = f["value"].iloc[0], f["value"].iloc[-1]
+            rows.append({
+                "series": s.name, "geo_name": store.geo_name(s.geo), "unit": s.unit_label,
+                "first_date": f["date"].iloc[0].date().isoformat(), "first": first,
+                "last_date": f["date"].iloc[-1].date().isoformat(), "last": last, "change": last - first,
+                "change_pct": (last - first) / first * 100 if first else None,
+            })
+    return pd.DataFrame(rows, columns=["series", "geo_name", "unit", "first_date", "first", "last_date", "last",
+                                       "change", "change_pct"])
 
 
 def download_name(state: ViewState, version: str) -> str:
@@ -163,19 +197,29 @@ def download_name(state: ViewState, version: str) -> str:
 
 
 def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list] | None:
-    """Change points of the panel's first series, each labelled with its nearest milestone."""
+    """Change points (PELT) of the panel's first series, each labelled with its nearest milestone."""
     if not panel.lines:
         return None
     from dashboard.analysis.changepoints import detect_changepoints
 
     line = panel.lines[0]
+    if line.period_prefix:  # overlapping 12-month-ending sums: see dashboard.analysis.guards
+        panel.notes.append("Change points are not computed on 12-month-ending sums: consecutive values overlap.")
+        return None
     y = line.frame.dropna(subset=["value"]).set_index("date")["value"]
     if len(y) < 24:
+        panel.notes.append("Too few points to look for change points.")
         return None
-    result = detect_changepoints(y, dict(zip(milestones["id"], milestones["date"])))
-    dates, labels = [], []
-    for cp in result.changepoints:
-        dates.append(cp.date)
-        near = f"{cp.months_to_milestone:+d} months from {cp.nearest_milestone}" if cp.nearest_milestone else ""
+    result = detect_changepoints(y, frequency=panel_frequency(panel),
+                                 milestones=dict(zip(milestones["id"], milestones["date"])))
+    labels = []
+    for b in result.breaks:
+        near = (f"{b.months_to_milestone:+d} months from milestone {b.nearest_milestone_id}"
+                if b.nearest_milestone_id else "no milestone nearby")
         labels.append(f"{line.name}: {near}")
-    return dates, labels
+    return [b.date for b in result.breaks], labels
+
+
+def panel_frequency(panel: Panel) -> str:
+    freqs = {s.frequency for s in panel.shown} or {"monthly"}
+    return "annual" if freqs == {"annual"} else "monthly"

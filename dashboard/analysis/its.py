@@ -76,7 +76,7 @@ def design(index: pd.DatetimeIndex, milestone: pd.Timestamp, period_months: int,
     months = np.array([month_number(d) for d in index])
     t = (months - months[0]) / period_months
     t0 = (month_number(cut_after) - months[0]) / period_months
-    post = (index >= cut_before).astype(float)
+    post = (index >= cut_after).astype(float)
     X = pd.DataFrame({"const": 1.0, "time": t, "post": post, "time_after": (t - t0) * post}, index=index)
     if seasonal:
         for m in range(2, 13):

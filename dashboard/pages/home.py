@@ -164,13 +164,13 @@ def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
     """One panel's figure, notes and provenance."""
     ms = store.milestones()
     ms = ms[ms["category"].isin(s.cats)]
+    cps = views.changepoints_for(panel, ms) if s.changepoints else None
     notes = list(panel.notes)
     if s.log:
         hidden = sum(figures_hidden(line) for line in panel.lines)
         notes.append(f"Log scale: {hidden} zero or negative point(s) cannot be drawn and are hidden." if hidden
                      else "Log scale: no points hidden.")
-    cps = views.changepoints_for(panel, ms) if s.changepoints else None
-    fig = figures.timeline_panel(
+    fig = figures.timeline_spec(
         panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=s.log,
         highlight=s.hl, lang=s.lang, changepoints=cps,
         message="" if panel.lines else "No data for this selection",
@@ -200,7 +200,7 @@ def update_timeline(*args):
     x_range = views.x_range(s, panels)
     rendered = [render_panel(p, s, x_range) for p in panels]
     figs, notes, provs = zip(*rendered)
-    table = views.change_table(views.displayed_data(panels))
+    table = views.change_table(panels)
     version = store.data_version([sid for p in panels for sid in p.sources])
     return (*figs, *notes, *provs, _table(table), components.milestone_list(store.milestones(), s.cats, s.hl),
             to_query(s), f"data version {version}")

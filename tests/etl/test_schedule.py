@@ -171,9 +171,10 @@ DEPLOY = REPO / "etl" / "deploy"
 
 def test_deploy_examples_use_the_real_commands():
     crontab = (DEPLOY / "crontab").read_text()
-    assert "python -m etl run" in crontab and "17 6 * * *" in crontab
+    assert "python -m etl schedule --once" in crontab and "python -m etl run" in crontab
     service = (DEPLOY / "xborder-etl.service").read_text()
-    assert "-m etl run" in service and "Type=oneshot" in service
+    assert "ExecStart=/srv/xborder/.venv/bin/python -m etl schedule --once" in service
+    assert "Type=oneshot" in service and "SuccessExitStatus=1 3" in service
     timer = (DEPLOY / "xborder-etl.timer").read_text()
     assert "OnCalendar=*-*-* 06:17:00 UTC" in timer and "Unit=xborder-etl.service" in timer
     assert "python -m etl schedule" in (DEPLOY / "entrypoint.sh").read_text()
