@@ -119,7 +119,7 @@ def homicides_panel(state: ViewState) -> Panel:
         _add_series(panel, state, MX_SERIES[src], state.mx_geo, MX_LABELS[src], PALETTE[(i + 1) % len(PALETTE)])
     if state.firearm and "sesnsp" in state.mx_sources:
         _add_series(panel, state, "sesnsp_homicide.homicidio_doloso_firearm", state.mx_geo,
-                    "…of which with a firearm (SESNSP)", PALETTE[4])
+                    "…of which with a firearm (SESNSP)", PALETTE[3])
     if len(state.mx_sources) == 2:
         panel.notes.append("SESNSP counts victims in prosecutors' case files; INEGI counts death certificates. "
                            "They measure different things and differ by 1,000–2,000 a year.")

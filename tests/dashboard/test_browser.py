@@ -156,8 +156,8 @@ def test_shared_url_reproduces_view(page, server):
     assert "Fentanyl" in seize_text and "Methamphetamine" in seize_text
     deaths, seizures = views["fig-deaths"], views["fig-seizures"]
     assert "Texas" in deaths["title"]
-    # monthly points are dated the 1st: the first on or after 2021-10-08 is Nov 2021
-    assert deaths["ytitle"].startswith("index, Nov 2021 = 100")
+    # the base is the milestone's month (2021-10-08 -> the point dated 2021-10-01)
+    assert deaths["ytitle"].startswith("index, Oct 2021 = 100")
     assert data_lines(seizures) == {"Fentanyl", "Methamphetamine"}
     for t in data_traces(seizures):
         assert t["n"] > 0

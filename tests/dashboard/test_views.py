@@ -44,7 +44,7 @@ def test_per100k_for_cbp_gives_note_and_counts():
     assert any("Per 100k is not meaningful" in n for n in seizures.notes)
     frame = seizures.lines[0].frame
     assert (frame["value"] == frame["raw"]).all()  # counts, untouched
-    assert set(seizures.displayed["transform"]) == {"counts"}
+    assert set(views.displayed_data([seizures])["transform"]) == {"counts"}
     assert seizures.y_label == "lbs"
     deaths = views.deaths_panel(s)  # ...while deaths become a rate
     assert deaths.y_label.startswith("per 100k")
@@ -63,8 +63,8 @@ def test_per100k_state_rate_is_counts_over_population():
 def test_index_at_milestone_is_100_at_milestone_month():
     s = replace(DEFAULT, transform="index", index_at="security-dialogue")
     frame = views.deaths_panel(s).lines[0].frame
-    first_on_or_after = frame[frame["date"] >= pd.Timestamp("2021-10-08")].iloc[0]
-    assert first_on_or_after["value"] == pytest.approx(100.0)
+    # the milestone (2021-10-08) falls in the month dated 2021-10-01: that month is the base
+    assert frame.loc[frame["date"] == pd.Timestamp("2021-10-01"), "value"].item() == pytest.approx(100.0)
 
 
 def test_no_data_gives_note_not_error():
@@ -73,28 +73,36 @@ def test_no_data_gives_note_not_error():
     assert all(line.frame.empty for line in panel.lines)
 
 
+def _synthetic_panel(series: dict[str, list]) -> views.Panel:
+    """A panel of synthetic series (name -> values on consecutive months), for known answers."""
+    panel = views.Panel("synthetic", "Synthetic", "u")
+    for name, values in series.items():
+        frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=len(values), freq="MS"),
+                              "value": values, "raw": values, "flag": [None] * len(values)})
+        panel.shown.append(views.Shown(f"synthetic.{name}", name, "X", frame, "u", "monthly", "synthetic", "counts"))
+    return panel
+
+
 def test_change_table_first_last_change_synthetic():
-    synthetic_displayed = pd.DataFrame({
-        "series": ["A"] * 3 + ["B"] * 2, "geo_name": ["X"] * 5, "unit": ["u"] * 5,
-        "date": ["2020-01-01", "2020-02-01", "2020-03-01", "2020-01-01", "2020-02-01"],
-        "value": [10.0, None, 15.0, 0.0, 5.0],
-    })
-    t = views.change_table(synthetic_displayed).set_index("series")
+    t = views.change_table([_synthetic_panel({"A": [10.0, None, 15.0, None], "B": [0.0, 5.0], "C": [None]})])
+    t = t.set_index("series")
+    assert list(t.index) == ["A", "B"]  # all-missing C has no row
     assert t.loc["A", "first"] == 10 and t.loc["A", "last"] == 15 and t.loc["A", "change"] == 5
     assert t.loc["A", "first_date"] == "2020-01-01" and t.loc["A", "last_date"] == "2020-03-01"
     assert t.loc["A", "change_pct"] == pytest.approx(50.0)
     assert pd.isna(t.loc["B", "change_pct"])  # from zero: no percent
     assert t.loc["B", "change"] == 5
-    assert list(views.change_table(pd.DataFrame()).columns)[:3] == ["series", "geo_name", "unit"]
+    assert list(views.change_table([]).columns)[:3] == ["series", "geo_name", "unit"]
 
 
 def test_change_table_on_real_data(default_panels):
     shown = views.displayed_data(default_panels)
-    t = views.change_table(shown)
+    t = views.change_table(default_panels)
     assert len(t) == 5
     row = t[t["series"] == views.DEATH_LABELS["all_drugs"]].iloc[0]
     g = shown[(shown["series"] == row["series"])].dropna(subset=["value"])
     assert row["first"] == g["value"].iloc[0] and row["last"] == g["value"].iloc[-1]
+    assert row["first_date"] == g["date"].iloc[0] and row["last_date"] == g["date"].iloc[-1]
     assert row["change"] == pytest.approx(row["last"] - row["first"])
 
 
