@@ -19,6 +19,7 @@ import argparse
 import copy
 import json
 import logging
+import os
 import statistics
 import sys
 import threading
@@ -149,6 +150,7 @@ def main() -> int:
     ap.add_argument("--loads", type=int, default=5)
     args = ap.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    load_start = os.getloadavg()[0]
 
     import plotly.graph_objects as go
     import requests
@@ -212,7 +214,9 @@ def main() -> int:
         fsrv.shutdown()
     srv.shutdown()
 
-    print(f"\nTimeline callback latency, {args.calls} calls each, cycling {len(STATES)} states "
+    print(f"\nHost: {os.cpu_count()} CPUs, load average {load_start:.1f} at start, "
+          f"{os.getloadavg()[0]:.1f} at end (other jobs on the machine inflate every number)")
+    print(f"Timeline callback latency, {args.calls} calls each, cycling {len(STATES)} states "
           f"({', '.join(STATES)}); HTTP body {body_source}; response {min(sizes) // 1024}-{max(sizes) // 1024} KiB\n")
     print(f"{'path':<38}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     print("-" * 65)

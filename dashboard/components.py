@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashboard import store
 
@@ -43,3 +43,14 @@ def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str
             html.A("source ↗", href=m.source_url, target="_blank", rel="noopener", className="ms-cite"),
         ], className="ms-item"))
     return html.Ul(items, className="ms-list")
+
+
+def cite_block(citation: dict, snippet: str) -> html.Div:
+    snaps = ", ".join(f"{k} {v}" for k, v in citation["snapshots"].items())
+    return html.Div([
+        html.P(["Permalink: ", html.A(citation["permalink"], href=citation["permalink"], id="permalink")]),
+        html.P(f"Data version {citation['version']} (snapshots: {snaps})."),
+        html.P(citation["text"], className="citation", id="citation-text"),
+        html.P("Reload this view in a notebook (run from the repository, with its environment):"),
+        dcc.Markdown(f"```python\n{snippet}```", id="cite-snippet"),
+    ])

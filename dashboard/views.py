@@ -5,11 +5,12 @@ This is the "select data" half of every callback; figures.py is the "draw" half.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard import store, transforms
+from dashboard import figures, store, transforms
 from dashboard.figures import PALETTE, Line
 from dashboard.state import ViewState
 
@@ -188,6 +189,18 @@ def change_table(panels: list[Panel]) -> pd.DataFrame:
                                        "change", "change_pct"])
 
 
+def export(state: ViewState, fmt: str) -> tuple[bytes, str]:
+    """The displayed data as CSV or Parquet bytes, and a file name naming view and data version."""
+    panels = build_panels(state)
+    df = displayed_data(panels)
+    name = download_name(state, store.data_version([sid for p in panels for sid in p.sources]))
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue(), f"{name}.parquet"
+    return df.to_csv(index=False).encode("utf-8"), f"{name}.csv"
+
+
 def download_name(state: ViewState, version: str) -> str:
     """Names the view and the data version: xborder_US_MX_CBP-SWB_counts_<version>."""
     parts = ["xborder", state.us_geo, state.mx_geo, state.cbp_geo, state.transform]
@@ -223,3 +236,21 @@ def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list
 def panel_frequency(panel: Panel) -> str:
     freqs = {s.frequency for s in panel.shown} or {"monthly"}
     return "annual" if freqs == {"annual"} else "monthly"
+
+
+def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tuple[dict, list[str]]:
+    """The panel's figure spec and the notes to print under it."""
+    ms = store.milestones()
+    ms = ms[ms["category"].isin(state.cats)]
+    cps = changepoints_for(panel, ms) if state.changepoints else None
+    notes = list(panel.notes)
+    if state.log:
+        hidden = sum(transforms.log_hidden(line.frame["value"]) for line in panel.lines)
+        notes.append(f"Log scale: {hidden} zero or negative point(s) cannot be drawn and are hidden." if hidden
+                     else "Log scale: no points hidden.")
+    spec = figures.timeline_spec(
+        panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=state.log,
+        highlight=state.hl, lang=state.lang, changepoints=cps,
+        message="" if panel.lines else "No data for this selection",
+    )
+    return spec, notes

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from urllib.parse import urlencode
 
 import dash
+import flask
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dash_table, dcc, html
 
-from dashboard import components, figures, store, views
+from dashboard import cite, components, store, views
 from dashboard.state import (
     DEATH_CLASSES, DEFAULT, MILESTONE_CATEGORIES, SEIZURE_DRUGS, ViewState, parse_query, to_query,
 )
@@ -146,6 +146,8 @@ def layout(**query) -> html.Div:
                 ], className="downloads"),
                 html.Details([html.Summary("Table of the displayed series"), html.Div(id="change-table")],
                              open=False, className="table-view"),
+                html.Details([html.Summary("Cite this view"), html.Div(id="cite-view")],
+                             open=False, className="table-view"),
                 html.H3("Milestones"),
                 html.Div(id="ms-list"),
             ], className="content"),
@@ -162,26 +164,8 @@ def _values(args) -> dict:
 
 def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
     """One panel's figure, notes and provenance."""
-    ms = store.milestones()
-    ms = ms[ms["category"].isin(s.cats)]
-    cps = views.changepoints_for(panel, ms) if s.changepoints else None
-    notes = list(panel.notes)
-    if s.log:
-        hidden = sum(figures_hidden(line) for line in panel.lines)
-        notes.append(f"Log scale: {hidden} zero or negative point(s) cannot be drawn and are hidden." if hidden
-                     else "Log scale: no points hidden.")
-    fig = figures.timeline_spec(
-        panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=s.log,
-        highlight=s.hl, lang=s.lang, changepoints=cps,
-        message="" if panel.lines else "No data for this selection",
-    )
+    fig, notes = views.panel_figure(panel, s, x_range)
     return fig, components.notices(notes), components.provenance_line(panel.sources)
-
-
-def figures_hidden(line: figures.Line) -> int:
-    from dashboard.transforms import log_hidden
-
-    return log_hidden(line.frame["value"])
 
 
 @callback(
@@ -192,6 +176,7 @@ def figures_hidden(line: figures.Line) -> int:
     Output("ms-list", "children"),
     Output("view-query", "data"),
     Output("data-version", "children"),
+    Output("cite-view", "children"),
     *_CONTROL_INPUTS,
 )
 def update_timeline(*args):
@@ -202,8 +187,17 @@ def update_timeline(*args):
     figs, notes, provs = zip(*rendered)
     table = views.change_table(panels)
     version = store.data_version([sid for p in panels for sid in p.sources])
+    query = to_query(s)
     return (*figs, *notes, *provs, _table(table), components.milestone_list(store.milestones(), s.cats, s.hl),
-            to_query(s), f"data version {version}")
+            query, f"data version {version}", components.cite_block(cite.citation(s, panels, _base_url()),
+                                                                   cite.snippet(query)))
+
+
+def _base_url() -> str:
+    try:
+        return flask.request.host_url.rstrip("/")
+    except RuntimeError:  # called outside a request (tests, benchmarks)
+        return "http://127.0.0.1:8050"
 
 
 def _table(df: pd.DataFrame) -> dash_table.DataTable:
@@ -226,15 +220,9 @@ def pick_milestone(clicks):
 @callback(Output("download", "data"), Input("dl-csv", "n_clicks"), Input("dl-parquet", "n_clicks"),
           *[State(cid, "value") for cid in CONTROLS], prevent_initial_call=True)
 def download(_csv, _parquet, *args):
-    s = state_from_controls(_values(args))
-    panels = views.build_panels(s)
-    df = views.displayed_data(panels)
-    name = views.download_name(s, store.data_version([sid for p in panels for sid in p.sources]))
-    if ctx.triggered_id == "dl-parquet":
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        return dcc.send_bytes(buf.getvalue(), f"{name}.parquet")
-    return dcc.send_data_frame(df.to_csv, f"{name}.csv", index=False)
+    fmt = "parquet" if ctx.triggered_id == "dl-parquet" else "csv"
+    content, filename = views.export(state_from_controls(_values(args)), fmt)
+    return dcc.send_bytes(content, filename)
 
 
 # Keep the address bar in step without a page reload (history.replaceState fires no navigation),
