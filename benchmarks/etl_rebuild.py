@@ -8,6 +8,8 @@ In a temporary copy of data/ (reference, milestones, raw), for each source, medi
   catalog removed before each run): read + transform + validate + Parquet + catalog;
 * floor: only parsing the same raw files (the newest snapshot's) with pandas, with the right
   separator, encoding and compression, no transform;
+* transform / checks: the rebuild's two main parts, timed alone (the rest is Parquet, catalog,
+  lock and fsync);
 * load: ``etl.load`` of a typical dashboard series, cold (read cache cleared) and warm.
 
 Target: rebuild within 3x the floor.
@@ -97,6 +99,7 @@ def main() -> int:
     import etl.store
     from etl import paths
     from etl.registry import all_sources
+    from etl.schema import normalize, validate
     from etl.snapshot import latest_snapshot
 
     ids = args.sources or list(all_sources())
@@ -119,6 +122,11 @@ def main() -> int:
 
             floor = median_time(lambda: parse_raw(snap), args.repeat)
             build = median_time(rebuild, args.repeat, before=scratch)
+            # where the rebuild's time goes: the source's transform, then normalize + pandera checks
+            source = all_sources()[sid]
+            transform = median_time(lambda: source.module.transform(snap), args.repeat)
+            df = source.module.transform(snap)
+            check = median_time(lambda: validate(normalize(df), source.meta), args.repeat)
 
             series_id, geo = TYPICAL.get(sid, (None, None))
             meta = all_sources()[sid].meta
@@ -129,24 +137,26 @@ def main() -> int:
             warm = median_time(load, max(args.repeat, 5))
             n = len(load())
             rows.append(dict(source=sid, files=len(snap.files), mb=size_mb, floor=floor, rebuild=build,
+                             transform=transform, check=check,
                              ratio=build / floor, cold_ms=cold * 1e3, warm_ms=warm * 1e3,
                              series=f"{series_id} [{geo}] ({n} rows)"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    head = f"{'source':<26}{'files':>6}{'MB':>7}{'floor s':>9}{'rebuild s':>11}{'ratio':>7}  {'load cold ms':>12}{'warm ms':>9}  series"
+    head = f"{'source':<26}{'files':>6}{'MB':>7}{'floor s':>9}{'rebuild s':>11}{'ratio':>7}{'transform':>10}{'checks':>8}  {'load cold ms':>12}{'warm ms':>9}  series"
     print(f"offline rebuild vs parse floor, median of {args.repeat} (target: rebuild <= {TARGET:g}x floor)\n")
     print(head)
     print("-" * len(head))
     for r in rows:
         flag = "" if r["ratio"] <= TARGET else "  !"
         print(f"{r['source']:<26}{r['files']:>6}{r['mb']:>7.1f}{r['floor']:>9.3f}{r['rebuild']:>11.3f}"
-              f"{r['ratio']:>6.1f}x  {r['cold_ms']:>12.1f}{r['warm_ms']:>9.1f}  {r['series']}{flag}")
+              f"{r['ratio']:>6.1f}x{r['transform']:>10.3f}{r['check']:>8.3f}  {r['cold_ms']:>12.1f}{r['warm_ms']:>9.1f}  {r['series']}{flag}")
     total_floor = sum(r["floor"] for r in rows)
     total_build = sum(r["rebuild"] for r in rows)
     print("-" * len(head))
     print(f"{'total':<26}{sum(r['files'] for r in rows):>6}{sum(r['mb'] for r in rows):>7.1f}{total_floor:>9.3f}"
-          f"{total_build:>11.3f}{total_build / total_floor:>6.1f}x  "
+          f"{total_build:>11.3f}{total_build / total_floor:>6.1f}x"
+          f"{sum(r['transform'] for r in rows):>10.3f}{sum(r['check'] for r in rows):>8.3f}  "
           f"{sum(r['cold_ms'] for r in rows):>12.1f}{sum(r['warm_ms'] for r in rows):>9.1f}")
     over = [r["source"] for r in rows if r["ratio"] > TARGET]
     print(f"\nwithin {TARGET:g}x: " + ("all sources" if not over else f"no — over target: {', '.join(over)}")

@@ -27,6 +27,7 @@ def create_app() -> Dash:
                     html.Div([html.Span("⟷", className="logo"), html.Span(TITLE, className="brand")]),
                     html.Nav([
                         dcc.Link("Timeline", href="/", className="nav-link"),
+                        dcc.Link("Impact", href="/impact", className="nav-link"),
                         dcc.Link("Maps", href="/maps", className="nav-link"),
                         dcc.Link("Sources", href="/sources", className="nav-link"),
                     ]),
