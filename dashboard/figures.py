@@ -36,8 +36,9 @@ def _segments(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     flagged = frame["flag"].isin(DASHED_FLAGS)
     if not flagged.any():
         return frame, frame.iloc[0:0]
-    first = flagged.to_numpy().argmax()
-    return frame.iloc[: first + 1] if first > 0 else frame.iloc[0:0], frame.iloc[max(first - 1, 0):]
+    first = int(flagged.to_numpy().argmax())
+    # The dashed part starts at the last final point so the line stays connected.
+    return frame.iloc[:first], frame.iloc[max(first - 1, 0):]
 
 
 def _hover(line: Line, note: str = "") -> str:

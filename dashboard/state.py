@@ -65,6 +65,8 @@ def _bool(v: str) -> bool:
 
 
 def _date(v: str) -> str:
+    if not v:
+        raise ValueError("empty date")
     return pd.Timestamp(pd.to_datetime(v, format="%Y-%m-%d")).date().isoformat()
 
 

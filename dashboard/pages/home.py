@@ -12,7 +12,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from dashboard import cite, components, store, views
 from dashboard.state import (
-    DEATH_CLASSES, DEFAULT, MILESTONE_CATEGORIES, SEIZURE_DRUGS, ViewState, parse_query, to_query,
+    DEATH_CLASSES, DEFAULT, MILESTONE_CATEGORIES, SEIZURE_DRUGS, Parsed, ViewState, parse_query, to_query,
 )
 
 dash.register_page(__name__, path="/", name="Timeline", title="Cross-border timeline")
@@ -28,26 +28,22 @@ CONTROLS = {
 FLAG_CONTROLS = {"predicted", "firearm", "log", "changepoints"}  # one-item checklists
 
 
-def state_from_controls(values: dict) -> ViewState:
-    """Control values -> ViewState (controls only offer valid values)."""
-    kw = {}
+def parse_controls(values: dict) -> Parsed:
+    """Control values -> ViewState, through the same validation as a URL: a typo in a free-text
+    date or an emptied list falls back to the default with a notice."""
+    query = {}
     for cid, name in CONTROLS.items():
         v = values[cid]
         if name in FLAG_CONTROLS:
-            kw[name] = bool(v)
+            v = "1" if v else "0"
         elif isinstance(getattr(DEFAULT, name), tuple):
-            kw[name] = tuple(v or ())
-        elif name == "rolling":
-            kw[name] = int(v or 0)
-        else:
-            kw[name] = v or ""
-    if not kw["drugs"]:
-        kw["drugs"] = DEFAULT.drugs
-    if not kw["seize"]:
-        kw["seize"] = DEFAULT.seize
-    if not kw["mx_sources"]:
-        kw["mx_sources"] = DEFAULT.mx_sources
-    return replace(DEFAULT, **kw)
+            v = ",".join(v or ())
+        query[name] = "" if v is None else str(v)
+    return parse_query(urlencode(query), store.valid_geos(), set(store.milestones()["id"]))
+
+
+def state_from_controls(values: dict) -> ViewState:
+    return parse_controls(values).state
 
 
 def _flag(name: str, label: str, on: bool) -> dcc.Checklist:
@@ -126,6 +122,7 @@ def layout(**query) -> html.Div:
     return html.Div([
         dcc.Store(id="view-query"),
         html.Div(id="url-notices", children=components.notices(parsed.notices, "warning")),
+        html.Div(id="control-notices"),
         html.Div([
             html.Aside(controls(s), className="sidebar"),
             html.Section([
@@ -177,10 +174,12 @@ def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
     Output("view-query", "data"),
     Output("data-version", "children"),
     Output("cite-view", "children"),
+    Output("control-notices", "children"),
     *_CONTROL_INPUTS,
 )
 def update_timeline(*args):
-    s = state_from_controls(_values(args))
+    parsed = parse_controls(_values(args))
+    s = parsed.state
     panels = views.build_panels(s)
     x_range = views.x_range(s, panels)
     rendered = [render_panel(p, s, x_range) for p in panels]
@@ -190,7 +189,8 @@ def update_timeline(*args):
     query = to_query(s)
     return (*figs, *notes, *provs, _table(table), components.milestone_list(store.milestones(), s.cats, s.hl),
             query, f"data version {version}", components.cite_block(cite.citation(s, panels, _base_url()),
-                                                                   cite.snippet(query)))
+                                                                   cite.snippet(query)),
+            components.notices(parsed.notices, "warning"))
 
 
 def _base_url() -> str:
