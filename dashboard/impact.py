@@ -146,3 +146,39 @@ def xcorr(x_key: str, x_geo: str, y_key: str, y_geo: str, method: str = "differe
     reading = (f"Peak at lag {res.peak_lag:+d} months, r = {res.peak_corr:.2f} (n = {res.n}; "
                f"95% band ±{res.band:.2f}). {res.sign_convention}.")
     return fig, warnings, reading
+
+
+def discrepancy() -> tuple[dict, pd.DataFrame, list[str]]:
+    """INEGI deaths / SESNSP victims by state and year; states whose ratio jumps flagged."""
+    from dashboard.analysis import source_discrepancy
+
+    cols = ["geo", "date", "value"]
+    inegi = store.series_all("inegi_homicide.homicides")[cols]
+    sesnsp = store.series_all("sesnsp_homicide.homicidio_doloso")[cols]
+    res = source_discrepancy(inegi, sesnsp)
+    t = res.table
+    traces = []
+    for geo, g in t.groupby("geo", sort=False):
+        national, flagged = geo == "MX", geo in res.flagged_geos
+        traces.append({
+            "type": "scatter", "x": g["year"], "y": g["ratio"], "mode": "lines+markers" if flagged else "lines",
+            "name": store.geo_name(geo), "showlegend": national or flagged,
+            "line": {"color": "#111" if national else PALETTE[1] if flagged else "rgba(120,120,120,0.25)",
+                     "width": 3 if national else 2 if flagged else 1},
+            "hovertemplate": f"<b>{store.geo_name(geo)}</b> %{{x}}: %{{y:.2f}}<extra></extra>",
+        })
+    fig = {"data": traces, "layout": {
+        "title": {"text": "INEGI death certificates ÷ SESNSP victims, by state and year", "x": 0.01},
+        "font": {"family": FONT, "size": 12}, "height": 420, "plot_bgcolor": "#fff",
+        "margin": {"l": 70, "r": 20, "t": 50, "b": 40},
+        "xaxis": {"dtick": 1, "gridcolor": "#eee"}, "yaxis": {"title": {"text": "ratio"}, "gridcolor": "#eee"},
+        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
+                    "line": {"color": "#999", "dash": "dot"}}],
+    }}
+    flagged = t[t["flagged"]].assign(state=lambda d: d["geo"].map(store.geo_name))
+    table = flagged[["state", "year", "inegi", "sesnsp", "ratio", "ratio_change"]].round(2)
+    notes = list(res.warnings) + [
+        "Ratios above 1: more death certificates than prosecutors' victims. A sharp move in one state's "
+        "ratio usually means a change in how that state's prosecutors classify or record cases, not in violence.",
+    ]
+    return fig, table, notes

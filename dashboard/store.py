@@ -66,6 +66,16 @@ def series(series_id: str, geo: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
+def _series_all(series_id: str, token: int) -> pd.DataFrame:
+    return etl.load(series_id)
+
+
+def series_all(series_id: str) -> pd.DataFrame:
+    """Every geography of one series."""
+    return _series_all(series_id, catalog_token())
+
+
+@lru_cache(maxsize=8)
 def _population(geo: str, token: int) -> pd.Series:
     sid = "population.mx_total" if geo.startswith("MX") else "population.us_total"
     df = _series(sid, geo, token)

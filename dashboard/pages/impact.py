@@ -81,7 +81,22 @@ def layout(**query) -> html.Div:
         ], className="impact-controls"),
         html.Div([dcc.Graph(id="xc-figure"), html.P(id="xc-reading"), html.Div(id="xc-warnings", className="panel-notes")],
                  className="panel"),
+        html.H3("Mexico's two sources: INEGI vs SESNSP"),
+        html.Div(discrepancy_section(), className="panel"),
     ])
+
+
+def discrepancy_section() -> list:
+    fig, table, notes = impact.discrepancy()
+    return [
+        dcc.Graph(figure=fig, id="disc-figure"),
+        html.H4(f"Flagged: {table['state'].nunique()} states whose ratio moved sharply"),
+        dash_table.DataTable(data=table.to_dict("records"), columns=[{"name": c, "id": c} for c in table.columns],
+                             style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"},
+                             page_size=12, id="disc-table"),
+        components.notices(notes),
+        components.provenance_line(["inegi_homicide", "sesnsp_homicide"]),
+    ]
 
 
 @callback(Output("imp-geo", "options"), Output("imp-geo", "value"), Input("imp-series", "value"),

@@ -49,3 +49,14 @@ def test_cross_correlation_reads_its_peak_and_warns_about_trends():
     assert len(fig["data"][0]["x"]) == 49  # lags -24..+24
     assert "x leads y" in reading
     assert any("spurious" in w for w in warnings)
+
+
+def test_source_discrepancy_flags_states_and_draws_mexico():
+    fig, table, notes = impact.discrepancy()
+    names = {t["name"] for t in fig["data"]}
+    assert "Mexico" in names and len(fig["data"]) == 33
+    assert len(table) > 0 and set(table.columns) >= {"state", "year", "ratio"}
+    # the national ratio 2020: INEGI 35,787 / SESNSP 34,569
+    mx = next(t for t in fig["data"] if t["name"] == "Mexico")
+    ratio_2020 = dict(zip(mx["x"], mx["y"]))[2020]
+    assert abs(ratio_2020 - 35787 / 34569) < 1e-9
