@@ -156,9 +156,9 @@ def main() -> int:
     import requests
 
     from app import app as dash_app
-    # Dash imported the page as ``pages.home``; importing ``dashboard.pages.home`` again would
-    # register its callbacks twice. Same function either way.
-    home = sys.modules["pages.home"]
+    # The module Dash loaded: ``pages.home`` today (Dash(__name__) in dashboard/app.py). Importing
+    # ``dashboard.pages.home`` as well would run the page twice (duplicate page path, callbacks).
+    home = sys.modules.get("dashboard.pages.home") or sys.modules["pages.home"]
 
     base_values = default_values(home)
     state_values = {name: {**base_values, **over} for name, over in STATES.items()}

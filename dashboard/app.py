@@ -12,7 +12,7 @@ TITLE = "US–Mexico Cross-Border Statistics"
 
 def create_app() -> Dash:
     app = Dash(
-        __name__,
+        "dashboard",  # pages load as dashboard.pages.*: importing one elsewhere reuses the same module
         use_pages=True,
         pages_folder=str(Path(__file__).parent / "pages"),
         assets_folder=str(Path(__file__).parent / "assets"),

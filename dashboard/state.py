@@ -65,9 +65,11 @@ def _bool(v: str) -> bool:
 
 
 def _date(v: str) -> str:
-    if not v:
-        raise ValueError("empty date")
-    return pd.Timestamp(pd.to_datetime(v, format="%Y-%m-%d")).date().isoformat()
+    # pd.to_datetime accepts "NaT" and "nan" without complaint: reject them here.
+    ts = pd.to_datetime(v, format="%Y-%m-%d") if v else pd.NaT
+    if pd.isna(ts):
+        raise ValueError(f"not a date: {v!r}")
+    return ts.date().isoformat()
 
 
 def _choice(options):

@@ -87,13 +87,36 @@ def population(geo: str) -> pd.Series:
     return _population(geo, catalog_token())
 
 
+_last_good_milestones: list[pd.DataFrame] = []
+
+
 @lru_cache(maxsize=2)
-def _milestones(token: int) -> pd.DataFrame:
-    return etl.milestones()
+def _milestones(token: int) -> tuple[pd.DataFrame, str]:
+    """(milestones, error). A bad edit to the registry keeps the last good version on screen
+    and says what is wrong, instead of taking the dashboard down."""
+    from etl.policy_milestones import MilestoneError
+
+    try:
+        ms = etl.milestones()
+    except (MilestoneError, OSError) as exc:
+        fallback = _last_good_milestones[-1] if _last_good_milestones else _empty_milestones()
+        return fallback, f"The milestones file has an error, so the last good version is shown: {exc}"
+    _last_good_milestones[:] = [ms]
+    return ms, ""
+
+
+def _empty_milestones() -> pd.DataFrame:
+    from etl.policy_milestones import COLUMNS
+
+    return pd.DataFrame(columns=[*COLUMNS, "alt_dates"]).astype({"date": "datetime64[ns]"})
 
 
 def milestones() -> pd.DataFrame:
-    return _milestones(_milestones_token())
+    return _milestones(_milestones_token())[0]
+
+
+def milestones_error() -> str:
+    return _milestones(_milestones_token())[1]
 
 
 @lru_cache(maxsize=4)

@@ -134,6 +134,6 @@ def _read_parquet(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
 
 def milestones(path=None) -> pd.DataFrame:
     """The policy milestones, validated (see etl.milestones)."""
-    from etl.milestones import load_milestones
+    from etl.policy_milestones import load_milestones
 
     return load_milestones(path)

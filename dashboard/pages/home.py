@@ -121,7 +121,8 @@ def layout(**query) -> html.Div:
     s = parsed.state
     return html.Div([
         dcc.Store(id="view-query"),
-        html.Div(id="url-notices", children=components.notices(parsed.notices, "warning")),
+        html.Div(id="url-notices", children=components.notices(
+            parsed.notices + ([store.milestones_error()] if store.milestones_error() else []), "warning")),
         html.Div(id="control-notices"),
         html.Div([
             html.Aside(controls(s), className="sidebar"),

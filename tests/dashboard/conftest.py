@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+from app import app as APP  # noqa: E402  (creates the app, which registers the pages, first)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def built_data():
     """The dashboard reads data/tidy through the ETL read API; build it offline once if absent."""
@@ -36,13 +39,10 @@ def milestone_ids():
 
 @pytest.fixture(scope="session")
 def dash_app():
-    """The real app object (``from app import app``). Dash imports the pages as ``pages.*``; never
-    import ``dashboard.pages.home`` directly, it would register every callback a second time."""
-    from app import app
-
-    return app
+    """The real app object (``from app import app``)."""
+    return APP
 
 
 @pytest.fixture(scope="session")
 def home(dash_app):
-    return sys.modules["pages.home"]
+    return sys.modules["dashboard.pages.home"]

@@ -88,7 +88,11 @@ def page(browser):
 
 def open_view(page, server, path="/"):
     page.goto(server + path)
-    page.wait_for_function(JS_READY)
+    try:
+        page.wait_for_function(JS_READY)
+    except Exception as exc:  # say why the charts never came
+        body = page.locator("body").inner_text()[:1500]
+        raise AssertionError(f"charts never got data traces; errors={list(page.errors)}; page text:\n{body}") from exc
     return {g: summary(page, g) for g in GRAPHS}
 
 

@@ -86,8 +86,6 @@ def test_flagged_tail_is_a_dashed_segment(flag):
         {pd.Timestamp(x) for x in dashed.x}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: figures._segments overlaps by two points; the first flagged "
-                                       "point is drawn solid (see report)")
 def test_solid_and_dashed_share_exactly_the_joining_point():
     synthetic_flags = [None] * 20 + ["provisional"] * 4
     fig = figures.timeline_panel([synthetic_line(flags=synthetic_flags)], pd.DataFrame(), title="T", y_label="y")

@@ -100,7 +100,6 @@ def test_garbage_never_raises(query, valid_geos, milestone_ids):
         assert len(n) < 200  # the echoed value is truncated
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: state._date('') returns 'NaT' instead of raising; see report")
 def test_blank_dates_do_not_become_nat(valid_geos, milestone_ids):
     """``?start=`` / ``?index_at=`` must not silently yield the string 'NaT' (it empties every chart)."""
     for field in ("start", "index_at"):
@@ -131,3 +130,10 @@ def test_to_query_is_minimal():
     q = to_query(replace(DEFAULT, us_geo="US-AZ", transform="per100k", log=True, cats=MILESTONE_CATEGORIES))
     assert q.startswith("?")
     assert sorted(q[1:].split("&")) == ["log=1", "transform=per100k", "us_geo=US-AZ"]
+
+
+@pytest.mark.parametrize("query", ["start=NaT", "start=nan", "end=NaT", "index_at=NaT"])
+def test_nat_literals_are_rejected(query, valid_geos, milestone_ids):
+    p = parse("?" + query, valid_geos, milestone_ids)
+    assert "NaT" not in (p.state.start, p.state.end, p.state.index_at)
+    assert len(p.notices) == 1

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from etl import paths
-from etl.milestones import MilestoneError, load_milestones
+from etl.policy_milestones import MilestoneError, load_milestones
 
 SEED = paths.REPO_ROOT / "data" / "milestones"
 
