@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from dashboard import store
 
@@ -52,5 +52,5 @@ def cite_block(citation: dict, snippet: str) -> html.Div:
         html.P(f"Data version {citation['version']} (snapshots: {snaps})."),
         html.P(citation["text"], className="citation", id="citation-text"),
         html.P("Reload this view in a notebook (run from the repository, with its environment):"),
-        dcc.Markdown(f"```python\n{snippet}```", id="cite-snippet"),
+        html.Pre(html.Code(snippet), id="cite-snippet", className="snippet"),
     ])

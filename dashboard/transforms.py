@@ -73,6 +73,11 @@ def apply(
         if population is None or population.empty:
             return Transformed(out.assign(value=np.nan), label, "No population for this geography: per 100k not available.")
         out = per_100k(out, population)
+        missing = out["value"].isna() & out["raw"].notna()
+        if missing.any():
+            years = sorted(out.loc[missing, "date"].dt.year.unique())
+            note = (f"No population estimate for {years[0]}–{years[-1]}: those points have no rate."
+                    if len(years) > 1 else f"No population estimate for {years[0]}: those points have no rate.")
         label = "per 100k residents" + (", 12 months ending" if frequency == "monthly_12m_ending" else
                                          ", per month" if frequency == "monthly" else ", per year")
     elif transform == "index":

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import dash
 import flask
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dash_table, dcc, html
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
 from dashboard import cite, components, store, views
 from dashboard.state import (
@@ -201,14 +201,16 @@ def _base_url() -> str:
         return "http://127.0.0.1:8050"
 
 
-def _table(df: pd.DataFrame) -> dash_table.DataTable:
-    return dash_table.DataTable(
-        data=df.round(2).to_dict("records"),
-        columns=[{"name": c.replace("_", " "), "id": c, "type": "numeric" if c in {"first", "last", "change",
-                  "change_pct"} else "text", "format": {"specifier": ",.2f"}} for c in df.columns],
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"},
-        style_header={"fontWeight": "600", "background": "#f4f6f8"},
-    )
+def _table(df: pd.DataFrame) -> html.Table:
+    """A plain HTML table: it needs none of the data-table bundles on first load."""
+    numeric = {"first", "last", "change", "change_pct"}
+    head = html.Thead(html.Tr([html.Th(c.replace("_", " ")) for c in df.columns]))
+    body = html.Tbody([
+        html.Tr([html.Td(f"{v:,.2f}" if c in numeric and pd.notna(v) else ("—" if pd.isna(v) else v),
+                         className="num" if c in numeric else None) for c, v in row.items()])
+        for row in df.to_dict("records")
+    ])
+    return html.Table([head, body], className="data-table", id="change-table-grid")
 
 
 @callback(Output("hl", "value"), Input({"type": "ms-pick", "id": ALL}, "n_clicks"), prevent_initial_call=True)
