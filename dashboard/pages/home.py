@@ -119,11 +119,12 @@ def controls(s: ViewState) -> html.Div:
 def layout(**query) -> html.Div:
     parsed = parse_query(urlencode(query), store.valid_geos(), set(store.milestones()["id"]))
     s = parsed.state
+    v = render_view(s, [])
     return html.Div([
-        dcc.Store(id="view-query"),
+        dcc.Store(id="view-query", data=v[("view-query", "data")]),
         html.Div(id="url-notices", children=components.notices(
             parsed.notices + ([store.milestones_error()] if store.milestones_error() else []), "warning")),
-        html.Div(id="control-notices"),
+        html.Div(id="control-notices", children=v[("control-notices", "children")]),
         html.Div([
             html.Aside(controls(s), className="sidebar"),
             html.Section([
@@ -131,23 +132,23 @@ def layout(**query) -> html.Div:
                        "time axis with the milestones of US–Mexico security cooperation. Zoom one chart and the "
                        "others follow; hover a ▼ for the milestone and its source.", className="lede"),
                 *[html.Div([
-                    dcc.Graph(id=f"fig-{k}", config={"displaylogo": False, "toImageButtonOptions": {
+                    dcc.Graph(id=f"fig-{k}", figure=v[(f"fig-{k}", "figure")], config={"displaylogo": False, "toImageButtonOptions": {
                         "format": "png", "filename": f"xborder-{k}", "scale": 2}}),
-                    html.Div(id=f"notes-{k}", className="panel-notes"),
-                    html.Div(id=f"prov-{k}"),
+                    html.Div(id=f"notes-{k}", className="panel-notes", children=v[(f"notes-{k}", "children")]),
+                    html.Div(id=f"prov-{k}", children=v[(f"prov-{k}", "children")]),
                 ], className="panel") for k in PANEL_KEYS],
                 html.Div([
                     html.Button("Download CSV", id="dl-csv", className="btn"),
                     html.Button("Download Parquet", id="dl-parquet", className="btn"),
-                    html.Span(id="data-version", className="version"),
+                    html.Span(id="data-version", className="version", children=v[("data-version", "children")]),
                     dcc.Download(id="download"),
                 ], className="downloads"),
-                html.Details([html.Summary("Table of the displayed series"), html.Div(id="change-table")],
+                html.Details([html.Summary("Table of the displayed series"), html.Div(id="change-table", children=v[("change-table", "children")])],
                              open=False, className="table-view"),
-                html.Details([html.Summary("Cite this view"), html.Div(id="cite-view")],
+                html.Details([html.Summary("Cite this view"), html.Div(id="cite-view", children=v[("cite-view", "children")])],
                              open=False, className="table-view"),
                 html.H3("Milestones"),
-                html.Div(id="ms-list"),
+                html.Div(id="ms-list", children=v[("ms-list", "children")]),
             ], className="content"),
         ], className="layout"),
     ])
@@ -166,32 +167,40 @@ def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
     return fig, components.notices(notes), components.provenance_line(panel.sources)
 
 
-@callback(
-    *[Output(f"fig-{k}", "figure") for k in PANEL_KEYS],
-    *[Output(f"notes-{k}", "children") for k in PANEL_KEYS],
-    *[Output(f"prov-{k}", "children") for k in PANEL_KEYS],
-    Output("change-table", "children"),
-    Output("ms-list", "children"),
-    Output("view-query", "data"),
-    Output("data-version", "children"),
-    Output("cite-view", "children"),
-    Output("control-notices", "children"),
-    *_CONTROL_INPUTS,
-)
-def update_timeline(*args):
-    parsed = parse_controls(_values(args))
-    s = parsed.state
+# Everything the timeline callback renders, in output order. The page layout renders the same
+# dict for the URL's view, so the first charts arrive with the page, without a callback round trip.
+OUTPUTS = [
+    *[(f"fig-{k}", "figure") for k in PANEL_KEYS],
+    *[(f"notes-{k}", "children") for k in PANEL_KEYS],
+    *[(f"prov-{k}", "children") for k in PANEL_KEYS],
+    ("change-table", "children"), ("ms-list", "children"), ("view-query", "data"),
+    ("data-version", "children"), ("cite-view", "children"), ("control-notices", "children"),
+]
+
+
+def render_view(s: ViewState, notices: list[str]) -> dict[tuple[str, str], object]:
     panels = views.build_panels(s)
     x_range = views.x_range(s, panels)
-    rendered = [render_panel(p, s, x_range) for p in panels]
-    figs, notes, provs = zip(*rendered)
-    table = views.change_table(panels)
-    version = store.data_version([sid for p in panels for sid in p.sources])
+    out = {}
+    for k, panel in zip(PANEL_KEYS, panels):
+        out[(f"fig-{k}", "figure")], out[(f"notes-{k}", "children")], out[(f"prov-{k}", "children")] = \
+            render_panel(panel, s, x_range)
     query = to_query(s)
-    return (*figs, *notes, *provs, _table(table), components.milestone_list(store.milestones(), s.cats, s.hl),
-            query, f"data version {version}", components.cite_block(cite.citation(s, panels, _base_url()),
-                                                                   cite.snippet(query)),
-            components.notices(parsed.notices, "warning"))
+    version = store.data_version([sid for p in panels for sid in p.sources])
+    out[("change-table", "children")] = _table(views.change_table(panels))
+    out[("ms-list", "children")] = components.milestone_list(store.milestones(), s.cats, s.hl)
+    out[("view-query", "data")] = query
+    out[("data-version", "children")] = f"data version {version}"
+    out[("cite-view", "children")] = components.cite_block(cite.citation(s, panels, _base_url()), cite.snippet(query))
+    out[("control-notices", "children")] = components.notices(notices, "warning")
+    return out
+
+
+@callback(*[Output(i, p) for i, p in OUTPUTS], *_CONTROL_INPUTS, prevent_initial_call=True)
+def update_timeline(*args):
+    parsed = parse_controls(_values(args))
+    view = render_view(parsed.state, parsed.notices)
+    return tuple(view[o] for o in OUTPUTS)
 
 
 def _base_url() -> str:

@@ -289,3 +289,24 @@ def test_full_page_screenshot_is_not_blank(page, server):
     assert width == 1280 and height > 900
     assert colours > 200, colours  # a blank page has 1; text, lines and markers give hundreds
     page.errors.assert_none()
+
+
+PLOTLY_SCRIPTS = "[...document.scripts].map(s => s.src.split('/').pop().split('?')[0]).filter(s => s.includes('plotly'))"
+
+
+def test_maps_page_draws_both_choropleths_from_shipped_geojson(page, server):
+    page.goto(server + "/maps?year=2021&mx_source=sesnsp")
+    page.wait_for_function("document.querySelectorAll('#map-us .js-plotly-plot, #map-mx .js-plotly-plot').length === 2"
+                           " && [...document.querySelectorAll('.js-plotly-plot')].every(g => g._fullData && "
+                           "g._fullData.length && g._fullData[0].type === 'choroplethmap')")
+    counts = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullData[0].locations.length)")
+    assert counts[0] >= 50 and counts[1] == 32
+    assert "2021" in page.locator("#map-us").inner_text()
+    assert page.evaluate(PLOTLY_SCRIPTS) == ["plotly.min.js"]  # the full bundle: it has the map traces
+    page.errors.assert_none()
+
+
+def test_timeline_loads_only_the_basic_plotly_bundle(page, server):
+    open_view(page, server)
+    assert page.evaluate(PLOTLY_SCRIPTS) == ["plotly-basic-4.1.1.min.js"]
+    page.errors.assert_none()

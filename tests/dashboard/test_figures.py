@@ -130,3 +130,19 @@ def test_layout_range_log_and_title(milestones):
     assert list(fig.layout.xaxis.range) == ["2019-01-01", "2020-12-01"]
     assert fig.layout.yaxis.type == "log"
     assert fig.layout.yaxis.title.text == "deaths"
+
+
+def test_vendored_basic_plotly_matches_the_bundled_plotly_version():
+    """The basic bundle stands in for Dash's plotly.js on most pages: keep the versions equal."""
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    from dashboard.app import PLOTLY_BASIC
+
+    full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text(encoding="utf-8")[:200]
+    version = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", full).group(1)
+    basic = Path(__file__).resolve().parents[2] / "dashboard" / "assets" / "vendor" / PLOTLY_BASIC
+    assert basic.is_file() and f"v{version}" in basic.read_text(encoding="utf-8")[:200]
+    assert PLOTLY_BASIC == f"plotly-basic-{version}.min.js"
