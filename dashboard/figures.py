@@ -6,6 +6,7 @@ graph_objects, not plotly.express: about ten times cheaper per figure in a hot c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -83,32 +84,42 @@ def milestone_layer(milestones: pd.DataFrame, *, highlight: str = "", lang: str 
     if milestones.empty:
         return [], [], []
     title_col = "title_es" if lang == "es" else "title_en"
+    rows = tuple(zip(milestones["id"], milestones["date"], milestones[title_col], milestones["description_en"],
+                     milestones["source_url"]))
+    traces, shapes, annotations = _milestone_layer(rows, highlight)
+    # Copies of the containers: callers append to them; the cached dicts inside stay shared.
+    return list(traces), list(shapes), list(annotations)
+
+
+@lru_cache(maxsize=64)
+def _milestone_layer(rows: tuple, highlight: str) -> tuple[tuple, tuple, tuple]:
+    """Cached: the three panels of a view, and most views, share the same milestone layer."""
     shapes, annotations = [], []
-    for m in milestones.itertuples():
-        hl = m.id == highlight
+    for mid, when, title, _desc, _url in rows:
+        hl = mid == highlight
         shapes.append({
-            "type": "line", "x0": m.date, "x1": m.date, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+            "type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
             "line": {"color": HIGHLIGHT_COLOR if hl else MILESTONE_COLOR, "width": 3 if hl else 1,
                      "dash": "solid" if hl else "dot"},
             "layer": "below",
         })
         if hl:
             annotations.append({
-                "x": m.date, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                "text": f"<b>{getattr(m, title_col)}</b>", "font": {"color": HIGHLIGHT_COLOR, "size": 11},
+                "x": when, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                "text": f"<b>{title}</b>", "font": {"color": HIGHLIGHT_COLOR, "size": 11},
                 "bgcolor": "rgba(255,255,255,0.85)",
             })
-    ids = milestones["id"]
+    ids = [r[0] for r in rows]
     trace = {
-        "type": "scatter", "x": milestones["date"], "y": [1.0] * len(milestones), "yaxis": "y2", "mode": "markers",
+        "type": "scatter", "x": [r[1] for r in rows], "y": [1.0] * len(rows), "yaxis": "y2", "mode": "markers",
         "marker": {"symbol": "triangle-down", "size": [13 if i == highlight else 9 for i in ids],
                    "color": [HIGHLIGHT_COLOR if i == highlight else "#555" for i in ids]},
         "name": "Policy milestones", "legendgroup": "milestones", "showlegend": False,
-        "customdata": milestones[[title_col, "description_en", "source_url", "id"]].to_numpy(),
+        "customdata": [[r[2], r[3], r[4], r[0]] for r in rows],
         "hovertemplate": "<b>%{customdata[0]}</b><br>%{x|%d %b %Y}<br>%{customdata[1]}"
                          "<br><i>%{customdata[2]}</i><extra></extra>",
     }
-    return [trace], shapes, annotations
+    return (trace,), tuple(shapes), tuple(annotations)
 
 
 def changepoint_trace(dates: list[pd.Timestamp], labels: list[str]) -> dict:

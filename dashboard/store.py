@@ -25,7 +25,7 @@ def catalog_token() -> int:
         return 0
 
 
-def _milestones_token() -> int:
+def milestones_token() -> int:
     try:
         return paths.milestones_path().stat().st_mtime_ns
     except FileNotFoundError:
@@ -112,11 +112,11 @@ def _empty_milestones() -> pd.DataFrame:
 
 
 def milestones() -> pd.DataFrame:
-    return _milestones(_milestones_token())[0]
+    return _milestones(milestones_token())[0]
 
 
 def milestones_error() -> str:
-    return _milestones(_milestones_token())[1]
+    return _milestones(milestones_token())[1]
 
 
 @lru_cache(maxsize=4)

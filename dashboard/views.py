@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from dashboard import figures, store, transforms
@@ -60,9 +62,14 @@ class Panel:
 
 def index_date(state: ViewState) -> pd.Timestamp:
     """The month an index is based on: a milestone's month, or the given date's month."""
+    return _index_month(state.index_at, store.milestones_token())
+
+
+@lru_cache(maxsize=64)
+def _index_month(index_at: str, _milestones_token: int) -> pd.Timestamp:
     ms = store.milestones()
-    hit = ms[ms["id"] == state.index_at]
-    when = pd.Timestamp(hit["date"].iloc[0]) if len(hit) else pd.Timestamp(state.index_at)
+    hit = ms[ms["id"] == index_at]
+    when = pd.Timestamp(hit["date"].iloc[0]) if len(hit) else pd.Timestamp(index_at)
     return when.to_period("M").to_timestamp()
 
 
@@ -175,15 +182,17 @@ def change_table(panels: list[Panel]) -> pd.DataFrame:
     rows = []
     for p in panels:
         for s in p.shown:
-            f = s.frame.dropna(subset=["value"])
-            if f.empty:
+            values = s.frame["value"].to_numpy(dtype=float)
+            present = np.flatnonzero(~np.isnan(values))
+            if not len(present):
                 continue
-            first, last = f["value"].iloc[0], f["value"].iloc[-1]
+            i, j = present[0], present[-1]
+            first, last = values[i], values[j]
+            dates = s.frame["date"].to_numpy()
             rows.append({
                 "series": s.name, "geo_name": store.geo_name(s.geo), "unit": s.unit_label,
-                "first_date": f["date"].iloc[0].date().isoformat(), "first": first,
-                "last_date": f["date"].iloc[-1].date().isoformat(), "last": last, "change": last - first,
-                "change_pct": (last - first) / first * 100 if first else None,
+                "first_date": str(dates[i])[:10], "first": first, "last_date": str(dates[j])[:10], "last": last,
+                "change": last - first, "change_pct": (last - first) / first * 100 if first else None,
             })
     return pd.DataFrame(rows, columns=["series", "geo_name", "unit", "first_date", "first", "last_date", "last",
                                        "change", "change_pct"])
