@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,11 +51,6 @@ def total(df: pd.DataFrame, series: str, geo: str, start: str, end: str) -> floa
     sel = df[(df.series_id == f"{SID}.{series}") & (df.geo == geo) & df.date.between(start, end)]
     return float(sel.value.sum())
 
-
-@pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
-    source = etl.registry.get_source(SID)
-    return etl.pipeline.build_table(source, etl.snapshot.latest_snapshot(SID))
 
 
 # ---------------------------------------------------------------- headline facts
@@ -228,14 +222,6 @@ def page(href: str) -> bytes:
     return (f'<!DOCTYPE html><html><body><a href="/sites/default/files/2026-05/amo-drug-seizures-fy23-fy26-may.csv">AMO</a>'
             f'<a href="{href}">Nationwide Drug Seizures FY23-FY26 (CSV)</a></body></html>').encode()
 
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    shutil.copytree(paths.data_dir() / "reference", root / "reference")
-    shutil.copytree(paths.raw_dir(SID), root / "raw" / SID)
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(root))
-    return root
 
 
 @pytest.mark.parametrize(

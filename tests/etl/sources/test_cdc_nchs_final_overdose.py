@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl import paths, pipeline, registry, snapshot
+from etl import paths, pipeline, snapshot
 from etl.errors import FetchError, ParseError
 from etl.sources import cdc_nchs_final_overdose as nchs
 
@@ -21,10 +21,6 @@ def value(df: pd.DataFrame, series: str, geo: str, year: int) -> tuple[float, st
     assert len(row) == 1, (series, geo, year)
     return row.value.iloc[0], row.flag.iloc[0]
 
-
-@pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
-    return pipeline.build_table(registry.get_source(SID), snapshot.latest_snapshot(SID))
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,10 +30,6 @@ def value(df: pd.DataFrame, series: str, geo: str, date: str) -> tuple[float, st
     return row.value.iloc[0], row.flag.iloc[0]
 
 
-@pytest.fixture(scope="module")
-def newest() -> pd.DataFrame:
-    return pipeline.build_table(registry.get_source(SID), snapshot.latest_snapshot(SID))
-
 
 @pytest.mark.parametrize(
     "series, geo, date, expected, flag",
@@ -45,31 +40,31 @@ def newest() -> pd.DataFrame:
         ("heroin", "US", "2021-12-01", 9263, None),
         ("all_drugs", "US-AZ", "2020-12-01", 2644, None),
         ("all_drugs", "US-TX", "2020-12-01", 4154, None),
-        ("all_drugs", "US", "2025-08-01", 70133, None),  # newest file (2026 vintage) only
+        ("all_drugs", "US", "2025-08-01", 70133, None),  # table file (2026 vintage) only
         ("synthetic_opioids", "US", "2026-01-01", 36825, "provisional"),  # footnote "Underreported"
     ],
 )
-def test_headline_values(newest, series, geo, date, expected, flag):
-    assert value(newest, series, geo, date) == (expected, flag)
+def test_headline_values(table, series, geo, date, expected, flag):
+    assert value(table, series, geo, date) == (expected, flag)
 
 
-def test_newest_snapshot_shape(newest):
-    assert newest.series_id.nunique() == 16
-    assert {"US", "US-NYC", "US-NY", "US-PR"} <= set(newest.geo)
-    assert (newest[newest.series_id.str.endswith("_predicted")].flag.isin(["predicted", "suppressed"])).all()
+def test_newest_snapshot_shape(table):
+    assert table.series_id.nunique() == 16
+    assert {"US", "US-NYC", "US-NY", "US-PR"} <= set(table.geo)
+    assert (table[table.series_id.str.endswith("_predicted")].flag.isin(["predicted", "suppressed"])).all()
 
 
-def test_newer_vintage_wins_on_overlap(newest):
+def test_newer_vintage_wins_on_overlap(table):
     # accurate_provisional.csv (2024-05) says 105,384 for Nov 2023; the 2026 drug-class file revises it.
-    assert value(newest, "all_drugs", "US", "2023-11-01") == (108529, None)
+    assert value(table, "all_drugs", "US", "2023-11-01") == (108529, None)
 
 
 @pytest.mark.parametrize("snap_name, shared_month", [("2017-12-16", "2016-12-01"), ("2019-04-24", "2017-12-01")])
-def test_older_vintages_build(newest, snap_name, shared_month):
+def test_older_vintages_build(table, snap_name, shared_month):
     snap = snapshot.read_snapshot(SID, paths.raw_dir(SID) / snap_name)
     old = pipeline.build_table(registry.get_source(SID), snap)
     v_old, _ = value(old, "all_drugs", "US", shared_month)
-    v_new, _ = value(newest, "all_drugs", "US", shared_month)
+    v_new, _ = value(table, "all_drugs", "US", shared_month)
     assert v_old > 0 and v_new > 0
     assert old.geo.nunique() == 53
 
@@ -166,14 +161,6 @@ def soda_server():
     server.shutdown()
     server.server_close()
 
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    shutil.copytree(paths.data_dir() / "reference", root / "reference")
-    shutil.copytree(paths.raw_dir(SID), root / "raw" / SID)
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(root))
-    return root
 
 
 def test_fetch_pages_through_soda_api(soda_server, data_dir, monkeypatch):

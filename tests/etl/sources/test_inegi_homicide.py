@@ -20,14 +20,6 @@ FILE = "mexico-state-month-homicide-rates-2000-2022.csv"
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def seed_snapshot():
-    return etl.snapshot.latest_snapshot(SID)
-
-
-@pytest.fixture(scope="module")
-def table(seed_snapshot):
-    return etl.pipeline.build_table(etl.registry.get_source(SID), seed_snapshot)
 
 
 def national(df: pd.DataFrame) -> pd.Series:

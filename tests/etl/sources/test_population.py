@@ -23,14 +23,6 @@ INTERCENSAL = "st-est00int-01.csv"
 V2019, V2024, CONAPO = "nst-est2019-alldata.csv", "NST-EST2024-ALLDATA.csv", "conapo_pob_ent_gender_1950_2070.csv"
 
 
-@pytest.fixture(scope="module")
-def seed_snapshot():
-    return etl.snapshot.latest_snapshot(SID)
-
-
-@pytest.fixture(scope="module")
-def table(seed_snapshot):
-    return etl.pipeline.build_table(etl.registry.get_source(SID), seed_snapshot)
 
 
 def value(df: pd.DataFrame, series: str, geo: str, year: int) -> pd.Series:
@@ -148,14 +140,6 @@ def census_server(seed_snapshot):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    shutil.copytree(REPO / "data" / "reference", root / "reference")
-    shutil.copytree(REPO / "data" / "raw" / SID, root / "raw" / SID)
-    monkeypatch.setenv("XBORDER_DATA_DIR", str(root))
-    return root
 
 
 def test_fetch_downloads_census_and_carries_conapo_over(data_dir, census_server, seed_snapshot, monkeypatch):

@@ -10,7 +10,6 @@ holds Guanajuato (11) and Nuevo León (19), 2020, Homicidio doloso and Feminicid
 from __future__ import annotations
 
 import http.server
-import shutil
 import threading
 from pathlib import Path
 
@@ -35,14 +34,6 @@ WIDE_KEYS = {"n_year": "Año", "cve_ent": "Clave_Ent", "nombre_estado": "Entidad
              "rango_de_edad": "Rango de edad"}
 
 
-@pytest.fixture(scope="module")
-def seed_snapshot():
-    return etl.snapshot.latest_snapshot(SID)
-
-
-@pytest.fixture(scope="module")
-def table(seed_snapshot):
-    return etl.pipeline.build_table(etl.registry.get_source(SID), seed_snapshot)
 
 
 @pytest.fixture(scope="module")
@@ -175,14 +166,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    shutil.copytree(REPO / "data" / "reference", root / "reference")
-    shutil.copytree(REPO / "data" / "raw" / SID, root / "raw" / SID)
-    monkeypatch.setenv("XBORDER_DATA_DIR", str(root))
-    return root
 
 
 def test_fetch_builds_from_official_wide_file(data_dir, seed_long, monkeypatch):
