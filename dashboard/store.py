@@ -181,3 +181,10 @@ def data_version(source_ids: list[str]) -> str:
     cat = catalog()["sources"]
     parts = [f"{sid}:{cat.get(sid, {}).get('snapshot_fingerprint', 'unbuilt')}" for sid in sorted(set(source_ids))]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+def last_updated(source_ids: list[str]) -> str:
+    """When the newest of these tables was built (UTC), as the page shows it."""
+    built = [catalog()["sources"].get(sid, {}).get("built_at") for sid in source_ids]
+    built = [b for b in built if b]
+    return pd.Timestamp(max(built)).strftime("%Y-%m-%d %H:%M UTC") if built else "never"

@@ -128,10 +128,27 @@ def homicides_panel(state: ViewState) -> Panel:
     if state.firearm and "sesnsp" in state.mx_sources:
         _add_series(panel, state, "sesnsp_homicide.homicidio_doloso_firearm", state.mx_geo,
                     "…of which with a firearm (SESNSP)", PALETTE[3])
+        share = firearm_share(state)
+        if share is not None:
+            panel.notes.append(f"Firearms were used in {share:.0%} of SESNSP homicide victims in "
+                               f"{store.geo_name(state.mx_geo)} over the dates shown.")
     if len(state.mx_sources) == 2:
         panel.notes.append("SESNSP counts victims in prosecutors' case files; INEGI counts death certificates. "
                            "They measure different things and differ by 1,000–2,000 a year.")
     return panel
+
+
+def firearm_share(state: ViewState) -> float | None:
+    """Firearm victims / all victims (SESNSP counts) over the view's dates."""
+    def total(series_id: str) -> float:
+        rows = store.series(series_id, state.mx_geo)
+        rows = rows[rows["date"] >= pd.Timestamp(state.start)]
+        if state.end:
+            rows = rows[rows["date"] <= pd.Timestamp(state.end)]
+        return float(rows["value"].sum())
+
+    victims = total("sesnsp_homicide.homicidio_doloso")
+    return total("sesnsp_homicide.homicidio_doloso_firearm") / victims if victims else None
 
 
 def seizures_panel(state: ViewState) -> Panel:

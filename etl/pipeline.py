@@ -19,7 +19,7 @@ from etl.errors import EtlError, NoSnapshot, NotModified, ParseError
 from etl.http import Http
 from etl.registry import Source, all_sources, get_source
 from etl.schema import normalize, validate
-from etl.snapshot import Snapshot, StagedSnapshot, latest_snapshot
+from etl.snapshot import Snapshot, StagedSnapshot, latest_snapshot, list_snapshots
 
 DEFAULT_RETENTION = 12
 
@@ -81,7 +81,8 @@ def publish(source: Source, snapshot: Snapshot, df: pd.DataFrame, *, status: str
     md5 = hashlib.md5(data).hexdigest()
     previous = store.read_catalog()["sources"].get(source.id)
     target = paths.tidy_path(source.id)
-    if previous and previous.get("parquet_md5") == md5 and target.is_file() and previous.get("snapshot") == snapshot.name:
+    if (previous and previous.get("parquet_md5") == md5 and target.is_file()
+            and previous.get("snapshot") == snapshot.name and previous.get("vintages") == _vintages(source.id)):
         return previous
     if previous and previous.get("parquet_md5") != md5:
         store.keep_vintage(source.id, previous, retention)
@@ -105,9 +106,19 @@ def publish(source: Source, snapshot: Snapshot, df: pd.DataFrame, *, status: str
         "date_min": df["date"].min().date().isoformat(),
         "date_max": df["date"].max().date().isoformat(),
         "built_at": store.now_iso(),
+        "vintages": _vintages(source.id),
     }
     store.update_catalog(source.id, entry=entry)
     return entry
+
+
+def _vintages(source_id: str) -> dict:
+    """What "as of" and the revisions view can draw on: every raw snapshot is a vintage of the
+    source, and the tidy tables that refreshes replaced are kept beside them."""
+    return {
+        "snapshots": [s.name for s in list_snapshots(source_id)],
+        "tables": sorted(p.name for p in paths.vintages_dir(source_id).glob("*.parquet")),
+    }
 
 
 def _build_latest(source: Source, status: str, retention: int) -> tuple[Snapshot, pd.DataFrame]:

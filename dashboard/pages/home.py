@@ -185,11 +185,12 @@ def render_view(s: ViewState, notices: list[str]) -> dict[tuple[str, str], objec
         out[(f"fig-{k}", "figure")], out[(f"notes-{k}", "children")], out[(f"prov-{k}", "children")] = \
             render_panel(panel, s, x_range)
     query = to_query(s)
-    version = store.data_version([sid for p in panels for sid in p.sources])
+    sources = [sid for p in panels for sid in p.sources]
+    version = store.data_version(sources)
     out[("change-table", "children")] = _table(views.change_table(panels))
     out[("ms-list", "children")] = components.milestone_list(store.milestones(), s.cats, s.hl)
     out[("view-query", "data")] = query
-    out[("data-version", "children")] = f"data version {version}"
+    out[("data-version", "children")] = f"data version {version} · updated {store.last_updated(sources)}"
     out[("cite-view", "children")] = components.cite_block(cite.citation(s, panels, _base_url()), cite.snippet(query))
     out[("control-notices", "children")] = components.notices(notices, "warning")
     return out

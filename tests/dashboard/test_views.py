@@ -202,3 +202,15 @@ def test_bad_milestone_edit_keeps_last_good_list_and_says_why(tmp_path, monkeypa
     shown = store.milestones()
     assert len(shown) == len(good)
     assert "row 17, field 'date'" in store.milestones_error()
+
+
+def test_firearm_share_is_firearm_victims_over_all_victims_for_the_dates_shown():
+    from dataclasses import replace as _replace
+
+    from dashboard import views as _views
+    from dashboard.state import DEFAULT as _DEFAULT
+
+    share = _views.firearm_share(_replace(_DEFAULT, firearm=True, start="2020-01-01", end="2020-12-01"))
+    assert share == pytest.approx(24415 / 34569)  # SESNSP 2020: firearm victims / homicidio doloso victims
+    panel = _views.homicides_panel(_replace(_DEFAULT, firearm=True, start="2020-01-01", end="2020-12-01"))
+    assert any("Firearms were used in 71%" in n for n in panel.notes)
