@@ -18,7 +18,7 @@ import pandas as pd
 
 from dashboard import impact, store
 from dashboard.analysis import Break, before_after, detect_changepoints, fit_its, placebo_test, prepare
-from dashboard.analysis.guards import month_number
+from dashboard.analysis.guards import milestone_cut, month_number
 
 WINDOW = 12  # months on each side, as on the Impact page
 PLACEBO_SIDE = {"monthly": 12, "annual": 4}  # impact.run's minimum points on each side of a placebo date
@@ -89,8 +89,8 @@ def effect(e, digits: int = 1) -> str:
 def break_text(a: Analysis) -> str:
     if a.nearest is None:
         return "none found"
-    b, unit = a.nearest, "year" if a.its.frequency == "annual" else "month"
-    date = str(b.date.year) if unit == "year" else f"{b.date:%Y-%m}"
+    b, unit = a.nearest, "year" if a.its.frequency == "annual" else "month"  # breaks start a period
+    date = f"calendar year {b.date.year}" if unit == "year" else f"{b.date:%Y-%m}"
     return f"{date} ({b.months_to_milestone:+d} months; {a.n_breaks} break(s) in the series)"
 
 
@@ -117,6 +117,9 @@ def reading(a: Analysis) -> str:
             f"{unusual} for this series (placebo p = {p.p_value:.3f}). ")
     if its.level_change_pct is not None:
         text += f"The level change is {pct(its.level_change_pct)} of the pre-trend counterfactual. "
+    if its.frequency == "annual":
+        text += (f"Only {its.n_pre + its.n_post} calendar-year totals enter the regression ({its.n_pre} before, "
+                 f"{its.n_post} after), so every estimate here is fragile. ")
     if a.nearest is None:
         return text + "PELT found no change point in this series."
     side = "after" if a.nearest.months_to_milestone >= 0 else "before"
@@ -126,10 +129,11 @@ def reading(a: Analysis) -> str:
 
 def overlap_note(ms: pd.DataFrame) -> str:
     first, second = (ms.loc[m, "date"] for m in ("cienfuegos-arrest", "foreign-agents-law"))
-    apart = month_number(second) - month_number(first)
-    return (f"**Overlap.** The Cienfuegos arrest and the foreign-agents law are {apart} months apart, so with "
-            f"{WINDOW}-month windows {WINDOW - apart} of each section's {WINDOW} after-months are also the other's; "
-            "the two sections analyse largely the same data and cannot tell the two events apart.")
+    apart = month_number(milestone_cut(second, 1)[1]) - month_number(milestone_cut(first, 1)[1])
+    return (f"**Overlap.** The Cienfuegos arrest and the foreign-agents law are {apart} months apart, so their "
+            f"{WINDOW}-month windows share {max(0, WINDOW - apart)} of {WINDOW} months on each side (the arrest's "
+            "after-window contains the law, the law's before-window contains the arrest): sections 1 and 2 analyse "
+            "largely the same data and cannot tell the two events apart.")
 
 
 def section(i: int, ms: pd.DataFrame, mid: str, keys, geo: str, confounders: str) -> list[str]:
@@ -178,11 +182,12 @@ def method() -> list[str]:
 
 
 def xcorr_section() -> list[str]:
-    _, warnings, read = impact.xcorr(*XCORR)
+    fig, warnings, read = impact.xcorr(*XCORR)
+    lags = fig["data"][0]["x"]
     x, y = (impact.SERIES[k][1] for k in XCORR[::2])
     return [f"## Lagged cross-correlation: {x} vs {y}", "",
             f"{y} enters as its year-over-year % change (12-month-ending sums), both series are first-differenced, "
-            f"and lags run from -24 to +24 months. {read}", "",
+            f"and lags run from {lags.min():+d} to {lags.max():+d} months. {read}", "",
             *(f"- {w}" for w in warnings), "",
             "Seizures and deaths both rose through the fentanyl supply shift; two trending series correlate "
             "at many lags even when unrelated (spurious correlation), so any peak here is a description of "
