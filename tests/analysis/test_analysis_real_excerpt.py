@@ -16,8 +16,7 @@ SNAPSHOT = Path(__file__).parents[2] / "data/raw/inegi_homicide/2024-03-21/mexic
 
 @pytest.fixture(scope="module")
 def national() -> pd.Series:
-    if not SNAPSHOT.exists():
-        pytest.skip(f"seed snapshot not present: {SNAPSHOT}")
+    assert SNAPSHOT.exists(), f"seed snapshot missing: {SNAPSHOT}"
     raw = pd.read_csv(SNAPSHOT, sep="|")
     total = raw.groupby(["year", "month"], as_index=False)["homicides"].sum()
     index = pd.to_datetime(total[["year", "month"]].assign(day=1))
