@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from etl.errors import FetchError, ParseError
+from etl.errors import FetchError, NotModified, ParseError
 from etl.http import RawFile
 from etl.reference import iso_by_postal
 
@@ -23,6 +23,8 @@ BASE_URL = "https://data.cdc.gov/resource/xkb8-kh2a.json"
 PAGE_SIZE = 50000
 QUERY = {"$where": "period='12 month-ending'", "$order": ":id"}
 FILE_NAME = "xkb8-kh2a.json"
+CSV_URL = "https://data.cdc.gov/api/views/xkb8-kh2a/rows.csv?accessType=DOWNLOAD"  # the alternative
+CSV_NAME = "VSRR_Provisional_Drug_Overdose_Death_Counts.csv"
 
 INDICATORS = {  # publisher indicator -> series stem; all others are dropped
     "Number of Drug Overdose Deaths": "all_drugs",
@@ -50,6 +52,23 @@ UNDERREPORTED = "underreported"  # footnote text (lower case) marking incomplete
 
 
 def fetch(ctx) -> list[RawFile]:
+    """The SODA API, paged; when the API fails, the full CSV download of the same dataset."""
+    try:
+        return [_fetch_api(ctx)]
+    except (FetchError, ParseError) as api_error:
+        ctx.progress(f"{SOURCE_ID}: API failed ({api_error.problem}); trying the full CSV download")
+        previous = _previous_entry(ctx, CSV_NAME)
+        try:
+            return [ctx.http.get(CSV_URL, source_id=SOURCE_ID, name=CSV_NAME,
+                                 etag=previous.get("etag"), last_modified=previous.get("last_modified"))]
+        except NotModified:
+            raise
+        except FetchError as csv_error:
+            raise FetchError(f"API failed ({api_error.problem}) and so did the full CSV ({csv_error.problem})",
+                             source_id=SOURCE_ID, url=CSV_URL) from csv_error
+
+
+def _fetch_api(ctx) -> RawFile:
     rows, offset, first = [], 0, None
     while True:
         params = {**QUERY, "$limit": PAGE_SIZE, "$offset": offset}
@@ -63,8 +82,14 @@ def fetch(ctx) -> list[RawFile]:
         offset += PAGE_SIZE
     if not rows:
         raise FetchError("the API returned no rows", source_id=SOURCE_ID, url=first.url)
-    return [RawFile(name=FILE_NAME, content=json.dumps(rows).encode(), url=f"{BASE_URL}?{urlencode(QUERY)}",
-                    accessed_at=first.accessed_at, content_type="application/json")]
+    return RawFile(name=FILE_NAME, content=json.dumps(rows).encode(), url=f"{BASE_URL}?{urlencode(QUERY)}",
+                   accessed_at=first.accessed_at, content_type="application/json")
+
+
+def _previous_entry(ctx, name: str) -> dict:
+    if ctx.previous is None:
+        return {}
+    return next((f for f in ctx.previous.files if f["name"] == name), {})
 
 
 def transform(snapshot) -> pd.DataFrame:

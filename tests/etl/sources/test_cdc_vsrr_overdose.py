@@ -182,3 +182,44 @@ def test_fetch_pages_through_soda_api(soda_server, data_dir, monkeypatch):
     assert value(df, "synthetic_opioids_predicted", "US", "2020-12-01") == (57265, "predicted")
     v, flag = value(df, "synthetic_opioids", "US-AL", "2020-12-01")
     assert pd.isna(v) and flag == "suppressed"
+
+
+def test_api_failure_falls_back_to_the_full_csv_download(data_dir, monkeypatch):
+    """The full CSV is the documented alternative to the SODA API. When the API answers 500, the
+    server here serves a real full download (CDC's 2019 release, official CSV layout)."""
+    from etl.http import Http
+
+    body = (paths.REPO_ROOT / "data" / "raw" / SID / "2019-04-24" /
+            "VSRR_Provisional_Drug_Overdose_Death_Counts_2019_vintage.csv").read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            api = self.path.startswith("/resource/")
+            self.send_response(500 if api else 200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", "0" if api else str(len(body)))
+            self.end_headers()
+            if not api:
+                self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    messages = []
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setattr(vsrr, "BASE_URL", f"{base}/resource/xkb8-kh2a.json")
+        monkeypatch.setattr(vsrr, "CSV_URL", f"{base}/api/views/xkb8-kh2a/rows.csv")
+        [result] = pipeline.run([SID], offline=False, http=Http(retries=0, timeout=10), progress=messages.append)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.status == "ok", result.error
+    assert any("API failed (HTTP 500" in m and "full CSV" in m for m in messages)
+    snap = snapshot.latest_snapshot(SID)
+    assert [f["name"] for f in snap.files] == [vsrr.CSV_NAME]
+    assert snap.files[0]["url"].endswith("/api/views/xkb8-kh2a/rows.csv")
+    table = pipeline.build_table(registry.get_source(SID), snap)
+    assert value(table, "all_drugs", "US", "2018-09-01")[0] == 67152  # that release's value
