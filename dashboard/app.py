@@ -41,6 +41,7 @@ def create_app() -> Dash:
                     html.Nav([
                         dcc.Link("Timeline", href="/", className="nav-link"),
                         dcc.Link("Impact", href="/impact", className="nav-link"),
+                        dcc.Link("Revisions", href="/revisions", className="nav-link"),
                         html.A("Maps", href="/maps", className="nav-link"),  # full reload: full plotly.js
                         dcc.Link("Sources", href="/sources", className="nav-link"),
                     ]),

@@ -28,7 +28,7 @@ def notices(messages: list[str], kind: str = "info") -> html.Div:
     return html.Div([html.Div(m, className=f"notice {kind}") for m in messages])
 
 
-def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str) -> html.Ul:
+def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str, lang: str = "en") -> html.Ul:
     """Each milestone links to its citation; the button highlights it on every panel."""
     items = []
     for m in ms[ms["category"].isin(categories)].itertuples():
@@ -37,7 +37,7 @@ def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str
                 f"{m.date:%Y-%m-%d}", id={"type": "ms-pick", "id": m.id}, n_clicks=0,
                 className="ms-date" + (" active" if m.id == highlight else ""), title="Highlight on all charts",
             ),
-            html.Span(f" {m.title_en} ", className="ms-title"),
+            html.Span(f" {m.title_es if lang == 'es' else m.title_en} ", className="ms-title"),
             html.Span(m.category, className=f"tag tag-{m.category}"),
             " ",
             html.A("source ↗", href=m.source_url, target="_blank", rel="noopener", className="ms-cite"),

@@ -169,7 +169,7 @@ def timeline_spec(
         "xaxis": {"type": "date", "automargin": True, "range": list(x_range) if x_range else None, "showgrid": True,
                   "gridcolor": "#eee", "linecolor": "#999"},
         "yaxis": {"title": {"text": y_label}, "type": "log" if log else "linear", "gridcolor": "#eee",
-                  "rangemode": None if log else "tozero", "tickformat": None if log else "~s"},
+                  "rangemode": None if log else "tozero", "tickformat": None if log else ",~g"},
         "yaxis2": {"overlaying": "y", "range": [0, 1.04], "visible": False, "fixedrange": True},
         "shapes": shapes,
         "annotations": annotations,

@@ -1,63 +1,50 @@
 """FINDINGS.md, produced by code: the source article's milestones run through the Impact analyses.
 
-    python -m dashboard.findings                                  # print the Markdown
-    python -m dashboard.findings --write notebooks/FINDINGS.md    # refresh the committed copy
+    python -m dashboard.findings [--write notebooks/FINDINGS.md]
 
-Every number is formatted from an analysis result; ``render()`` is deterministic (no clock),
-and tests/test_findings.py checks the committed file equals it byte for byte.
+Every number is formatted from an analysis result; ``render()`` is deterministic (no clock), and
+tests/test_findings.py checks that the committed notebooks/FINDINGS.md equals it byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 import pandas as pd
 
 from dashboard import impact, store
-from dashboard.analysis import Break, before_after, detect_changepoints, fit_its, placebo_test, prepare
+from dashboard.analysis import before_after, detect_changepoints, fit_its, placebo_test, prepare
 from dashboard.analysis.guards import milestone_cut, month_number
 
 WINDOW = 12  # months on each side, as on the Impact page
 PLACEBO_SIDE = {"monthly": 12, "annual": 4}  # impact.run's minimum points on each side of a placebo date
-PELT_MIN = {"monthly": 6, "annual": 3}  # smallest segment, in points
+PELT_MIN = {"monthly": 6, "annual": 3}  # smallest change-point segment, in points
 SECTIONS = [  # milestone id, series keys, geography, what the section cannot rule out
     ("cienfuegos-arrest", ("sesnsp", "inegi"), "MX",
-     "COVID-19 lockdowns and their aftermath moved violence and its recording in 2020-2021, and homicides had "
-     "been drifting down from their 2019 peak before the arrest; SESNSP counts prosecutors' case files (states "
-     "change how they classify cases) while INEGI counts death certificates, so the two can disagree."),
+     "COVID-19 lockdowns and their aftermath moved violence and its recording in 2020-2021, and homicides were "
+     "already drifting down from their 2019 peak; SESNSP counts prosecutors' case files (states change how they "
+     "classify cases) while INEGI counts death certificates, so the two can disagree."),
     ("foreign-agents-law", ("sesnsp", "inegi"), "MX",
-     "The law restricts foreign agents' work; any effect on homicides would be indirect and slow. The same "
-     "COVID-19 period, the pre-existing downward drift and SESNSP/INEGI recording differences apply."),
+     "Any effect of restricting foreign agents on homicides would be indirect and slow. The same COVID-19 period, "
+     "pre-existing downward drift and SESNSP/INEGI recording differences apply."),
     ("security-dialogue", ("fentanyl_lbs",), "CBP-SWB",
-     "Seizures measure enforcement effort and trafficking volume at once: more pounds seized can mean more "
-     "fentanyl crossing, more inspection, or both. The 2019-2023 supply shift from heroin to Mexican-made "
+     "Seizures measure enforcement effort and trafficking volume at once. The 2019-2023 supply shift to Mexican-made "
      "fentanyl (pressed pills, powder) was already raising seizures, and CBP's reporting changed over the period."),
     ("dea-fentanyl-surge", ("od_synthetic",), "US",
-     "Deaths follow the drug supply, treatment, naloxone access and the pandemic's disruption (COVID-19 years "
-     "saw the steepest rises) far more than one enforcement announcement; the 2019-2023 fentanyl supply shift "
-     "drives the whole series. Provisional counts are still revised."),
+     "Deaths follow the drug supply, treatment, naloxone and the COVID-19 disruption far more than one announcement; "
+     "the 2019-2023 fentanyl supply shift drives the whole series, and provisional counts are still revised."),
 ]
 XCORR = ("fentanyl_lbs", "CBP-SWB", "od_synthetic", "US")
-
-
-@dataclass(frozen=True)
-class Analysis:
-    label: str
-    windows: object
-    its: object
-    placebo: object
-    nearest: Break | None
-    n_breaks: int
-    caveats: tuple[str, ...]
+Analysis = namedtuple("Analysis", "label windows its placebo nearest n_breaks caveats")
 
 
 def analyse(key: str, geo: str, milestone_id: str, when: pd.Timestamp) -> Analysis:
-    """The Impact page's analyses (same settings as impact.run) plus PELT change points."""
+    """The Impact page's analyses (the settings of impact.run) plus PELT change points."""
     y, frequency = impact.load_series(key, geo)
-    prep = prepare(y, frequency, "yoy" if frequency == "monthly_12m_ending" else None)
+    prep = prepare(y, frequency, "yoy" if frequency == "monthly_12m_ending" else None)  # the CDC guard
     s, freq = prep.series, prep.frequency
     windows = before_after(s, when, frequency=freq, window_months=WINDOW)
     its = fit_its(s, when, frequency=freq)
@@ -66,7 +53,7 @@ def analyse(key: str, geo: str, milestone_id: str, when: pd.Timestamp) -> Analys
     near = min(cps.breaks, key=lambda b: abs(b.months_to_milestone), default=None)
     notes = [*prep.warnings, *windows.warnings, *its.warnings, *placebo.warnings, *cps.warnings]
     label = f"{impact.SERIES[key][1]}, {store.geo_name(geo)}"
-    return Analysis(label, windows, its, placebo, near, len(cps.breaks), tuple(dict.fromkeys(notes)))
+    return Analysis(label, windows, its, placebo, near, len(cps.breaks), list(dict.fromkeys(notes)))
 
 
 def num(v: float, digits: int = 1) -> str:
@@ -89,14 +76,13 @@ def effect(e, digits: int = 1) -> str:
 def break_text(a: Analysis) -> str:
     if a.nearest is None:
         return "none found"
-    b, unit = a.nearest, "year" if a.its.frequency == "annual" else "month"  # breaks start a period
-    date = f"calendar year {b.date.year}" if unit == "year" else f"{b.date:%Y-%m}"
-    return f"{date} ({b.months_to_milestone:+d} months; {a.n_breaks} break(s) in the series)"
+    b = a.nearest  # a break is dated on the first period of the new segment
+    when = f"calendar year {b.date.year}" if a.its.frequency == "annual" else f"{b.date:%Y-%m}"
+    return f"{when} ({b.months_to_milestone:+d} months; {a.n_breaks} break(s) in the series)"
 
 
 def table(a: Analysis) -> list[str]:
-    w, its, p = a.windows, a.its, a.placebo
-    annual = its.frequency == "annual"
+    w, its, p, annual = a.windows, a.its, a.placebo, a.its.frequency == "annual"
     rows = [
         ("Mean before", f"{num(w.mean_before)} ({period(w.before_start, w.before_end, annual)}, {w.n_before} points)"),
         ("Mean after", f"{num(w.mean_after)} ({period(w.after_start, w.after_end, annual)}, {w.n_after} points)"),
@@ -111,20 +97,18 @@ def table(a: Analysis) -> list[str]:
 
 def reading(a: Analysis) -> str:
     lc, p, its = a.its.level_change, a.placebo, a.its
-    ci = "excludes" if lc.ci_low > 0 or lc.ci_high < 0 else "includes"
-    unusual = "unusual" if p.p_value <= 0.05 else "not unusual"
-    text = (f"The level-change interval {ci} zero, and among {p.n_placebos} placebo dates a change this size is "
-            f"{unusual} for this series (placebo p = {p.p_value:.3f}). ")
+    verdict = ("has too few dates to judge" if p.n_placebos < 19 else  # below 19, p can never reach 0.05
+               "finds unusual" if p.p_value <= 0.05 else "finds ordinary")
+    text = (f"The level-change interval {'excludes' if lc.ci_low > 0 or lc.ci_high < 0 else 'includes'} zero; the "
+            f"placebo test {verdict} a change this size ({p.n_placebos} placebo dates, placebo p = {p.p_value:.3f}). ")
     if its.level_change_pct is not None:
         text += f"The level change is {pct(its.level_change_pct)} of the pre-trend counterfactual. "
     if its.frequency == "annual":
         text += (f"Only {its.n_pre + its.n_post} calendar-year totals enter the regression ({its.n_pre} before, "
                  f"{its.n_post} after), so every estimate here is fragile. ")
-    if a.nearest is None:
-        return text + "PELT found no change point in this series."
-    side = "after" if a.nearest.months_to_milestone >= 0 else "before"
-    return text + (f"The data's own nearest change point is {abs(a.nearest.months_to_milestone)} months "
-                   f"{side} the milestone.")
+    d = None if a.nearest is None else a.nearest.months_to_milestone
+    side = "" if d is None else f"{abs(d)} months {'after' if d >= 0 else 'before'} the milestone"
+    return text + ("PELT found no change point here." if d is None else f"The data's own nearest change point is {side}.")
 
 
 def overlap_note(ms: pd.DataFrame) -> str:
@@ -136,49 +120,50 @@ def overlap_note(ms: pd.DataFrame) -> str:
             "largely the same data and cannot tell the two events apart.")
 
 
-def section(i: int, ms: pd.DataFrame, mid: str, keys, geo: str, confounders: str) -> list[str]:
+def section(i: int, ms: pd.DataFrame, mid: str, analyses: list[Analysis], confounders: str) -> list[str]:
     when = ms.loc[mid, "date"]
     out = [f"## {i}. {ms.loc[mid, 'title_en']} ({when:%Y-%m-%d})", "", ms.loc[mid, "description_en"], ""]
-    for key in keys:
-        a = analyse(key, geo, mid, when)
-        out += [f"### {a.label}", "", *table(a), "", reading(a), ""]
-        out += ["Caveats raised by the analysis:", "", *(f"- {c}" for c in a.caveats), ""]
+    for a in analyses:
+        out += [f"### {a.label}", "", *table(a), "", reading(a), "", "Caveats raised by the analysis:", ""]
+        out += [*(f"- {c}" for c in a.caveats), ""]
     out += [f"**What this does and does not show.** The numbers describe how the series moved around "
             f"{when:%Y-%m-%d}; they do not show that the milestone caused any of it. {confounders} "
             "Autocorrelated residuals make HAC p-values optimistic; the placebo rank is the sturdier check.", ""]
-    if mid in ("cienfuegos-arrest", "foreign-agents-law"):
-        out += [overlap_note(ms), ""]
-    return out
+    return out + ([overlap_note(ms), ""] if mid in ("cienfuegos-arrest", "foreign-agents-law") else [])
 
 
-def header() -> list[str]:
+def header(ms: pd.DataFrame, runs: list) -> list[str]:
     cat = store.catalog()["sources"]
-    used = sorted({impact.SERIES[k][0].split(".")[0] for _, keys, _, _ in SECTIONS for k in keys}
-                  | {impact.SERIES[k][0].split(".")[0] for k in XCORR[::2]})
-    rows = [f"| {s} | {cat[s]['snapshot']} | {cat[s]['snapshot_fingerprint']} | {cat[s]['date_min']} to "
-            f"{cat[s]['date_max']} |" for s in used]
+    used = sorted({impact.SERIES[k][0].split(".")[0] for _, keys, _, _ in SECTIONS + [((), XCORR[::2], 0, 0)]
+                   for k in keys})
+    versions = [f"| {s} | {cat[s]['snapshot']} | {cat[s]['snapshot_fingerprint']} | {cat[s]['date_min']} to "
+                f"{cat[s]['date_max']} |" for s in used]
+    heads = [f"| {ms.loc[mid, 'date']:%Y-%m-%d} {mid} | {a.label} | {pct(a.windows.pct_change)} | "
+             f"{num(a.its.level_change.estimate)} (p = {a.its.level_change.p_value:.3f}) | "
+             f"{a.placebo.rank_fraction:.0%} of {a.placebo.n_placebos} | {break_text(a)} |"
+             for mid, analyses, _ in runs for a in analyses]
     return ["# Findings: did anything change after the article's milestones?", "",
             "Generated by `python -m dashboard.findings --write notebooks/FINDINGS.md`; do not edit by hand. "
             "tests/test_findings.py fails when this file no longer matches the data and code.", "",
-            "## Data versions", "", "| Source | Snapshot | Fingerprint | Period |", "|---|---|---|---|", *rows, ""]
+            "## Data versions", "", "| Source | Snapshot | Fingerprint | Period |", "|---|---|---|---|", *versions, "",
+            "## Headline numbers", "", "| Milestone | Series | Change in 12-month mean | ITS level change (p) | "
+            "Placebo rank | Nearest change point |", "|---|---|---|---|---|---|", *heads, ""]
 
 
 def method() -> list[str]:
     return ["## Method", "",
-            f"- **Windows**: mean of the {WINDOW} months before the milestone vs the {WINDOW} months after; the "
-            "month (or year) containing the milestone is partly treated and left out of every analysis.",
+            f"- **Windows**: mean of the {WINDOW} months before the milestone vs the {WINDOW} months after; the month "
+            "(or year) containing the milestone is partly treated and left out of every analysis.",
             "- **Interrupted time series (ITS)**: segmented regression (level and slope change at the first period "
-            "wholly after the milestone) with month-of-year dummies when there are at least 24 monthly points, "
-            "and Newey-West (HAC) standard errors, t-based 95% intervals.",
+            "after the milestone), month-of-year dummies (seasonality) when there are at least 24 monthly points, "
+            "Newey-West (HAC) standard errors, t-based 95% intervals.",
             f"- **Placebo**: the same regression at every other date with {PLACEBO_SIDE['monthly']} monthly "
-            f"({PLACEBO_SIDE['annual']} annual) points on each side, excluding 12 months around the milestone; "
-            "the rank is the share of placebo dates whose |level change| is at least as large.",
-            f"- **Change points**: PELT (l2 cost, penalty 3·σ²·log n, minimum segment {PELT_MIN['monthly']} months or "
-            f"{PELT_MIN['annual']} years) on the whole series, found without knowing the milestone; the break nearest "
-            "the milestone is reported with its distance in months.",
-            "- **CDC guard**: CDC's provisional counts are 12-month-ending sums that overlap month to month; they "
-            "are reduced to non-overlapping calendar-year totals (December values), so those analyses have few "
-            "points and windows are one year each side.", ""]
+            f"({PLACEBO_SIDE['annual']} annual) points on each side, excluding 12 months around the milestone; the "
+            "rank is the share of placebo dates whose |level change| is at least as large.",
+            f"- **Change points**: PELT (l2 cost, penalty 3·σ²·log n, segments of at least {PELT_MIN['monthly']} "
+            f"months or {PELT_MIN['annual']} years) on the whole series, blind to the milestone; the nearest is shown.",
+            "- **CDC guard**: CDC's provisional counts are overlapping 12-month-ending sums; they are reduced to "
+            "calendar-year totals (December values), so those analyses have few points and one-year windows.", ""]
 
 
 def xcorr_section() -> list[str]:
@@ -186,30 +171,27 @@ def xcorr_section() -> list[str]:
     lags = fig["data"][0]["x"]
     x, y = (impact.SERIES[k][1] for k in XCORR[::2])
     return [f"## Lagged cross-correlation: {x} vs {y}", "",
-            f"{y} enters as its year-over-year % change (12-month-ending sums), both series are first-differenced, "
-            f"and lags run from {lags.min():+d} to {lags.max():+d} months. {read}", "",
-            *(f"- {w}" for w in warnings), "",
-            "Seizures and deaths both rose through the fentanyl supply shift; two trending series correlate "
-            "at many lags even when unrelated (spurious correlation), so any peak here is a description of "
-            "timing, not evidence that seizures drive deaths or the reverse.", ""]
+            f"{y} enters as its year-over-year % change (12-month-ending sums); both series are first-differenced; "
+            f"lags run from {lags.min():+d} to {lags.max():+d} months. {read}", "", *(f"- {w}" for w in warnings), "",
+            "Seizures and deaths both rose through the fentanyl supply shift; trending series correlate at many lags "
+            "even when unrelated (spurious correlation), so a peak describes timing, not that one drives the other.", ""]
 
 
 def render() -> str:
     ms = store.milestones().set_index("id")
-    lines = header() + method()
-    for i, (mid, keys, geo, confounders) in enumerate(SECTIONS, start=1):
-        lines += section(i, ms, mid, keys, geo, confounders)
-    lines += xcorr_section()
-    return "\n".join(lines).rstrip("\n") + "\n"
+    runs = [(mid, [analyse(k, geo, mid, ms.loc[mid, "date"]) for k in keys], text) for mid, keys, geo, text in SECTIONS]
+    lines = header(ms, runs) + method()
+    for i, run in enumerate(runs, start=1):
+        lines += section(i, ms, *run)
+    return "\n".join(lines + xcorr_section()).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", metavar="PATH", help="write the Markdown to PATH instead of printing it")
-    args = parser.parse_args(argv)
     text = render()
-    if args.write:
-        Path(args.write).write_text(text, encoding="utf-8", newline="\n")
+    if path := parser.parse_args(argv).write:
+        Path(path).write_text(text, encoding="utf-8", newline="\n")
     else:
         sys.stdout.write(text)
 

@@ -264,6 +264,23 @@ def panel_frequency(panel: Panel) -> str:
     return "annual" if freqs == {"annual"} else "monthly"
 
 
+def text_summary(panel: Panel) -> str:
+    """What the chart shows, in one sentence per series, for screen readers and quick reading."""
+    parts = []
+    for s in panel.shown:
+        f = s.frame.dropna(subset=["value"])
+        if f.empty:
+            continue
+        first, last = f.iloc[0], f.iloc[-1]
+        peak = f.loc[f["value"].idxmax()]
+        prefix = "12 months ending " if s.frequency == "monthly_12m_ending" else ""
+        parts.append(
+            f"{s.name}: {first['value']:,.4g} ({prefix}{first['date']:%b %Y}) to {last['value']:,.4g} "
+            f"({prefix}{last['date']:%b %Y}); highest {peak['value']:,.4g} in {peak['date']:%b %Y}; {s.unit_label}."
+        )
+    return " ".join(parts)
+
+
 def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tuple[dict, list[str]]:
     """The panel's figure spec and the notes to print under it."""
     ms = store.milestones()

@@ -22,7 +22,7 @@ CONTROLS = {
     "us-geo": "us_geo", "mx-geo": "mx_geo", "cbp-geo": "cbp_geo", "drugs": "drugs", "predicted": "predicted",
     "mx-sources": "mx_sources", "firearm": "firearm", "seize": "seize", "measure": "measure",
     "component": "component", "start": "start", "end": "end", "transform": "transform", "index-at": "index_at",
-    "rolling": "rolling", "log": "log", "cats": "cats", "hl": "hl", "changepoints": "changepoints",
+    "rolling": "rolling", "log": "log", "cats": "cats", "hl": "hl", "changepoints": "changepoints", "lang": "lang",
 }
 FLAG_CONTROLS = {"predicted", "firearm", "log", "changepoints"}  # one-item checklists
 
@@ -109,6 +109,8 @@ def controls(s: ViewState) -> html.Div:
             html.Legend("Milestones"),
             dcc.Checklist(id="cats", value=list(s.cats), className="check cats",
                           options=[{"label": f" {c}", "value": c} for c in MILESTONE_CATEGORIES]),
+            dcc.RadioItems(id="lang", value=s.lang, inline=True, className="radio", options=[
+                {"label": " English titles", "value": "en"}, {"label": " Títulos en español", "value": "es"}]),
             _labelled("Highlight", dcc.Dropdown(id="hl", value=s.hl or None, placeholder="none",
                       options=[{"label": f"{m.date:%Y-%m-%d} {m.title_en}", "value": m.id} for m in ms.itertuples()])),
         ]),
@@ -163,7 +165,8 @@ def _values(args) -> dict:
 def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
     """One panel's figure, notes and provenance."""
     fig, notes = views.panel_figure(panel, s, x_range)
-    return fig, components.notices(notes), components.provenance_line(panel.sources)
+    summary = html.P(views.text_summary(panel), className="chart-summary", role="note")
+    return fig, [summary, components.notices(notes)], components.provenance_line(panel.sources)
 
 
 # Everything the timeline callback renders, in output order. The page layout renders the same
@@ -188,7 +191,7 @@ def render_view(s: ViewState, notices: list[str]) -> dict[tuple[str, str], objec
     sources = [sid for p in panels for sid in p.sources]
     version = store.data_version(sources)
     out[("change-table", "children")] = _table(views.change_table(panels))
-    out[("ms-list", "children")] = components.milestone_list(store.milestones(), s.cats, s.hl)
+    out[("ms-list", "children")] = components.milestone_list(store.milestones(), s.cats, s.hl, s.lang)
     out[("view-query", "data")] = query
     out[("data-version", "children")] = f"data version {version} · updated {store.last_updated(sources)}"
     out[("cite-view", "children")] = components.cite_block(cite.citation(s, panels, _base_url()), cite.snippet(query))
