@@ -143,6 +143,7 @@ def timeline_spec(
     lang: str = "en",
     changepoints: tuple[list, list] | None = None,
     message: str = "",
+    source_note: str = "",
 ) -> dict:
     """One panel of the shared timeline as a plain figure dict: its series, the milestones,
     optional change points.
@@ -157,6 +158,10 @@ def timeline_spec(
     if message:
         annotations.append({"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
+    if source_note:  # in the figure itself, so an exported PNG still says where the numbers come from
+        annotations.append({"text": source_note, "xref": "paper", "yref": "paper", "x": 1, "y": 1, "yshift": 30,
+                            "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": 10, "color": "#777"}})
     layout = {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
         "font": {"family": FONT, "size": 12, "color": "#222"},

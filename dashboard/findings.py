@@ -97,10 +97,10 @@ def table(a: Analysis) -> list[str]:
 
 def reading(a: Analysis) -> str:
     lc, p, its = a.its.level_change, a.placebo, a.its
-    verdict = ("has too few dates to judge" if p.n_placebos < 19 else  # below 19, p can never reach 0.05
-               "finds unusual" if p.p_value <= 0.05 else "finds ordinary")
-    text = (f"The level-change interval {'excludes' if lc.ci_low > 0 or lc.ci_high < 0 else 'includes'} zero; the "
-            f"placebo test {verdict} a change this size ({p.n_placebos} placebo dates, placebo p = {p.p_value:.3f}). ")
+    verdict = ("untestable here: the placebo test has too few dates" if p.n_placebos < 19 else  # p >= 0.05 always
+               "unusual among placebo dates" if p.p_value <= 0.05 else "ordinary among placebo dates")
+    text = (f"The level-change interval {'excludes' if lc.ci_low > 0 or lc.ci_high < 0 else 'includes'} zero; a "
+            f"change this size is {verdict} ({p.n_placebos} dates, placebo p = {p.p_value:.3f}). ")
     if its.level_change_pct is not None:
         text += f"The level change is {pct(its.level_change_pct)} of the pre-trend counterfactual. "
     if its.frequency == "annual":

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -31,14 +31,9 @@ def vintages() -> list[str]:
 
 def vintage_counts(geo: str) -> dict[str, int]:
     """Series key -> number of vintages with at least one value for this geography."""
-    counts: dict[str, int] = {}
-    for snap in list_snapshots(SOURCE):
-        df = table_for(snap)
-        sel = df[(df["geo"] == geo) & df["value"].notna()]
-        for sid in sel["series_id"].unique():
-            key = sid.split(".", 1)[1]
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+    ids = [df.loc[(df["geo"] == geo) & df["value"].notna(), "series_id"].drop_duplicates()
+           for df in map(table_for, list_snapshots(SOURCE))]
+    return pd.concat(ids).str.split(".", n=1).str[1].value_counts().to_dict() if ids else {}
 
 
 def revision_rows(key: str, geo: str) -> pd.DataFrame:
@@ -53,14 +48,13 @@ def revision_table(rev: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["date", "revision", "pct_revision"])
     wide = shared.pivot_table(index="date", columns="vintage", values="value", aggfunc="last").sort_index()
     first = shared.sort_values("vintage").groupby("date")["value"]
-    out = wide.rename(columns=lambda v: f"as of {v}")
+    out = wide.rename(columns=lambda v: f"as of {v}").rename_axis(columns=None)
     out["revision"] = first.last() - first.first()
     out["pct_revision"] = 100 * out["revision"] / first.first()
-    out.columns.name = None
     return out.reset_index()
 
 
-def summary(rev: pd.DataFrame, label: str = "") -> str:
+def summary(rev: pd.DataFrame) -> str:
     """One sentence on the latest month shared by two or more vintages."""
     n = rev.groupby("date")["vintage"].nunique()
     if not (n > 1).any():
@@ -69,13 +63,11 @@ def summary(rev: pd.DataFrame, label: str = "") -> str:
     rows = rev[rev["date"] == date].sort_values("vintage")
     old, new = rows.iloc[0], rows.iloc[-1]
     pct = 100 * (new["value"] - old["value"]) / old["value"]
-    what = f"{label}: the" if label else "the"
-    return (f"Between the {old['vintage']} and {new['vintage']} vintages, {what} 12 months ending {date:%b %Y} "
+    return (f"Between the {old['vintage']} and {new['vintage']} vintages, the 12 months ending {date:%b %Y} "
             f"were revised from {old['value']:,.0f} to {new['value']:,.0f} ({pct:+.1f}%).")
 
 
-@dataclass
-class AsOf:
+class AsOf(NamedTuple):
     frame: pd.DataFrame  # date, value, flag as known on the date (empty when nothing was)
     vintage: str | None
     message: str
@@ -87,10 +79,8 @@ def as_of_view(key: str, geo: str, as_of: str) -> AsOf:
     try:
         df = etl.load(f"{SOURCE}.{key}", geo=geo, as_of=when)
     except LookupError:
-        oldest = vintages()[0] if vintages() else "none"
         return AsOf(pd.DataFrame(columns=["date", "value", "flag"]), None,
-                    f"Nothing was known on {when:%Y-%m-%d}: the oldest vintage of this source is {oldest}. "
-                    "Pick a later date to see what was published then.")
+                    f"Nothing was known on {when:%Y-%m-%d}: the oldest vintage is {vintages()[0]}; pick a later date.")
     vintage = snapshots_as_of(SOURCE, when)[-1].date
     df = df.dropna(subset=["value"])[["date", "value", "flag"]]
     if df.empty:
@@ -101,40 +91,51 @@ def as_of_view(key: str, geo: str, as_of: str) -> AsOf:
                              f"{df['date'].min():%b %Y} – {last['date']:%b %Y}; last value {last['value']:,.0f}{flag}.")
 
 
+def _line(frame: pd.DataFrame, name: str, line: dict, **extra) -> dict:
+    return {"type": "scatter", "x": frame["date"], "y": frame["value"], "mode": "lines", "name": name, "line": line,
+            "hovertemplate": f"<b>{name}</b><br>12 months ending %{{x|%b %Y}}: %{{y:,.0f}}<extra></extra>", **extra}
+
+
+def focus(rev: pd.DataFrame) -> tuple[list, list] | None:
+    """x and y ranges on the months the older vintages cover (+1 year), where revisions show."""
+    older = rev[rev["vintage"] < rev["vintage"].max()]
+    if older.empty:
+        return None
+    x1 = older["date"].max() + pd.DateOffset(months=12)
+    y = rev.loc[rev["date"] <= x1, "value"]  # the as-of series is one of the vintages: no need to add it
+    pad = 0.05 * (y.max() - y.min()) or 1
+    return [rev["date"].min() - pd.DateOffset(months=1), x1], [y.min() - pad, y.max() + pad]
+
+
 def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str) -> dict:
-    """One line per vintage (newest solid and dark, older lighter and dotted) and the as-of series
-    highlighted underneath."""
-    traces = [] if view.frame.empty else [{"type": "scatter", "x": view.frame["date"], "y": view.frame["value"], "mode": "lines",
-                       "name": f"known on {as_of} ({view.vintage} vintage)", "opacity": 0.35,
-                       "line": {"color": HIGHLIGHT_COLOR, "width": 9},
-                       "hovertemplate": f"<b>known on {as_of}</b><br>12 months ending %{{x|%b %Y}}: %{{y:,.0f}}<extra></extra>"}]
+    """One line per vintage (newest solid and dark, older lighter and dotted) over the as-of series,
+    highlighted; zoomed to where the vintages overlap (double-click shows everything)."""
+    traces = [] if view.frame.empty else [_line(view.frame, f"known on {as_of} ({view.vintage} vintage)",
+                                                {"color": HIGHLIGHT_COLOR, "width": 9}, opacity=0.35)]
     groups = list(rev.groupby("vintage"))  # oldest first: the newest is drawn on top
     for i, (vintage, g) in enumerate(groups):
         color, dash, width = VINTAGE_STYLES[min(len(groups) - 1 - i, len(VINTAGE_STYLES) - 1)]
-        traces.append({"type": "scatter", "x": g["date"], "y": g["value"], "mode": "lines", "name": f"as of {vintage}",
-                       "line": {"color": color, "dash": dash, "width": width},
-                       "hovertemplate": f"<b>as of {vintage}</b><br>12 months ending %{{x|%b %Y}}: %{{y:,.0f}}<extra></extra>"})
+        traces.append(_line(g, f"as of {vintage}", {"color": color, "dash": dash, "width": width}))
+    ranges = focus(rev)
     layout = {
-        "title": {"text": title, "x": 0.01, "font": {"size": 16}},
-        "font": {"family": FONT, "size": 12, "color": "#222"}, "height": 440, "plot_bgcolor": "#fff",
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 80}, "hovermode": "x unified",
+        "title": {"text": title, "x": 0.01, "font": {"size": 16}}, "height": 440, "hovermode": "x unified",
+        "font": {"family": FONT, "size": 12}, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 50, "b": 80},
         "legend": {"orientation": "h", "traceorder": "reversed", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
-        "xaxis": {"type": "date", "gridcolor": "#eee", "linecolor": "#999"},
-        "yaxis": {"title": {"text": "deaths, 12 months ending"}, "gridcolor": "#eee", "tickformat": "~s"},
+        "xaxis": {"type": "date", "gridcolor": "#eee", "linecolor": "#999", "range": ranges and ranges[0]},
+        "yaxis": {"title": {"text": "deaths, 12 months ending"}, "gridcolor": "#eee", "tickformat": ",.0f",
+                  "range": ranges and ranges[1]},
     }
     if not traces:
-        layout["annotations"] = [{"text": "No values in any vintage for this selection", "xref": "paper",
-                                  "yref": "paper", "showarrow": False}]
+        layout["annotations"] = [{"text": "No values in any vintage here", "xref": "paper", "yref": "paper", "showarrow": False}]
     return {"data": traces, "layout": layout}
 
 
-@dataclass
-class RevisionsResult:
+class RevisionsResult(NamedTuple):
     figure: dict
     table: pd.DataFrame
     summary: str
     as_of: AsOf
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
 
 
 def build(key: str, geo: str, as_of: str) -> RevisionsResult:
@@ -142,9 +143,8 @@ def build(key: str, geo: str, as_of: str) -> RevisionsResult:
     label = series_keys()[key]
     rev = revision_rows(key, geo)
     n = rev["vintage"].nunique()
-    where = f"{label} for {store.geo_name(geo)}"
-    notes = [f"No vintage has {where}." if n == 0 else
-             f"Only the {rev['vintage'].iloc[0]} vintage has {where}: there are no revisions to compare."] if n < 2 else []
+    have = "No vintage" if n == 0 else f"Only the {rev['vintage'].iloc[0]} vintage"
+    notes = [f"{have} has {label} for {store.geo_name(geo)}: there are no revisions to compare."] if n < 2 else []
     view = as_of_view(key, geo, as_of)
-    title = f"{label} — {store.geo_name(geo)}, by data vintage"
-    return RevisionsResult(figure(rev, view, as_of, title), revision_table(rev), summary(rev), view, notes)
+    fig = figure(rev, view, as_of, f"{label} — {store.geo_name(geo)}, by data vintage")
+    return RevisionsResult(fig, revision_table(rev), summary(rev), view, notes)

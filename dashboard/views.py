@@ -27,6 +27,10 @@ SEIZURE_LABELS = {"fentanyl": "Fentanyl", "methamphetamine": "Methamphetamine", 
 MX_SERIES = {"sesnsp": "sesnsp_homicide.homicidio_doloso", "inegi": "inegi_homicide.homicides"}
 MX_LABELS = {"sesnsp": "Homicide victims (SESNSP, prosecutors' files)",
              "inegi": "Homicide deaths (INEGI, death certificates)"}
+SOURCE_SHORT = {
+    "cdc_vsrr_overdose": "CDC/NCHS VSRR", "cdc_nchs_final_overdose": "CDC/NCHS NVSS", "sesnsp_homicide": "SESNSP",
+    "inegi_homicide": "INEGI microdata (Gargiulo et al.)", "cbp_seizures": "U.S. CBP", "population": "Census/CONAPO",
+}
 TRANSFORM_NAMES = {"counts": "counts", "per100k": "per 100k", "index": "index", "yoy": "year-over-year %"}
 
 
@@ -264,6 +268,10 @@ def panel_frequency(panel: Panel) -> str:
     return "annual" if freqs == {"annual"} else "monthly"
 
 
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
+
+
 def text_summary(panel: Panel) -> str:
     """What the chart shows, in one sentence per series, for screen readers and quick reading."""
     parts = []
@@ -275,8 +283,8 @@ def text_summary(panel: Panel) -> str:
         peak = f.loc[f["value"].idxmax()]
         prefix = "12 months ending " if s.frequency == "monthly_12m_ending" else ""
         parts.append(
-            f"{s.name}: {first['value']:,.4g} ({prefix}{first['date']:%b %Y}) to {last['value']:,.4g} "
-            f"({prefix}{last['date']:%b %Y}); highest {peak['value']:,.4g} in {peak['date']:%b %Y}; {s.unit_label}."
+            f"{s.name}: {_num(first['value'])} ({prefix}{first['date']:%b %Y}) to {_num(last['value'])} "
+            f"({prefix}{last['date']:%b %Y}); highest {_num(peak['value'])} in {peak['date']:%b %Y}; {s.unit_label}."
         )
     return " ".join(parts)
 
@@ -295,5 +303,7 @@ def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tu
         panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=state.log,
         highlight=state.hl, lang=state.lang, changepoints=cps,
         message="" if panel.lines else "No data for this selection",
+        source_note="Source: " + "; ".join(
+            f"{SOURCE_SHORT.get(sid, sid)}, snapshot {store.provenance(sid)['snapshot']}" for sid in panel.sources),
     )
     return spec, notes

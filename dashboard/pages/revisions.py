@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import dash
 import pandas as pd
-from dash.exceptions import PreventUpdate
 from dash import Input, Output, callback, clientside_callback, ctx, dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme, Sign, Symbol
+from dash.exceptions import PreventUpdate
 
 from dashboard import components, revisions, store
 
@@ -56,7 +56,7 @@ def layout(**query) -> html.Div:
                                    options=[{"label": n, "value": c} for c, n in store.geo_options()["us"]])],
                      className="ctl"),
             html.Div([html.Label("As of (a vintage…)", className="ctl-label"),
-                      dcc.Dropdown(id="rev-asof", options=vintage_opts, placeholder="another date",
+                      dcc.Dropdown(id="rev-asof", options=vintage_opts, placeholder="another date", clearable=False,
                                    value=sel["as_of"] if sel["as_of"] in revisions.vintages() else None)],
                      className="ctl"),
             html.Div([html.Label("…or any date", className="ctl-label"),
@@ -74,11 +74,12 @@ def layout(**query) -> html.Div:
 
 def table_component(table: pd.DataFrame) -> dash_table.DataTable:
     table = table.sort_values("date", ascending=False).assign(date=lambda d: d["date"].dt.strftime("%b %Y"))
-    count = Format(group=Group.yes, precision=0, scheme=Scheme.fixed)
+    def count():  # Format's methods change it in place: a fresh one per column kind
+        return Format(group=Group.yes, precision=0, scheme=Scheme.fixed)
     columns = [{"name": "12 months ending", "id": "date"}]
-    columns += [{"name": c, "id": c, "type": "numeric", "format": count} for c in table if c.startswith("as of")]
+    columns += [{"name": c, "id": c, "type": "numeric", "format": count()} for c in table if c.startswith("as of")]
     columns += [{"name": "revision (newest − earliest)", "id": "revision", "type": "numeric",
-                 "format": count.sign(Sign.positive)},
+                 "format": count().sign(Sign.positive)},
                 {"name": "% revision", "id": "pct_revision", "type": "numeric",
                  "format": Format(precision=1, scheme=Scheme.fixed, sign=Sign.positive).symbol(Symbol.yes).symbol_suffix("%")}]
     return dash_table.DataTable(

@@ -214,3 +214,12 @@ def test_firearm_share_is_firearm_victims_over_all_victims_for_the_dates_shown()
     assert share == pytest.approx(24415 / 34569)  # SESNSP 2020: firearm victims / homicidio doloso victims
     panel = _views.homicides_panel(_replace(_DEFAULT, firearm=True, start="2020-01-01", end="2020-12-01"))
     assert any("Firearms were used in 71%" in n for n in panel.notes)
+
+
+def test_text_summary_states_first_last_and_peak_in_plain_numbers():
+    from dashboard import views as _views
+    from dashboard.state import DEFAULT as _DEFAULT
+
+    text = _views.text_summary(_views.deaths_panel(_DEFAULT))
+    assert text.startswith("All drug overdoses: 52,")  # 12 months ending Jan 2015, CDC provisional
+    assert "12 months ending" in text and "highest" in text and "e+" not in text
