@@ -221,5 +221,5 @@ def test_text_summary_states_first_last_and_peak_in_plain_numbers():
     from dashboard.state import DEFAULT as _DEFAULT
 
     text = _views.text_summary(_views.deaths_panel(_DEFAULT))
-    assert text.startswith("All drug overdoses: 52,")  # 12 months ending Jan 2015, CDC provisional
+    assert text.startswith("All drug overdoses: 47,523 (12 months ending Jan 2015)")  # CDC provisional
     assert "12 months ending" in text and "highest" in text and "e+" not in text
