@@ -58,8 +58,7 @@ def server(dash_app):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")
+    assert Path(CHROMIUM).exists(), "no /usr/bin/chromium: the README's test command installs it"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -309,4 +308,21 @@ def test_maps_page_draws_both_choropleths_from_shipped_geojson(page, server):
 def test_timeline_loads_only_the_basic_plotly_bundle(page, server):
     open_view(page, server)
     assert page.evaluate(PLOTLY_SCRIPTS) == ["plotly-basic-4.1.1.min.js"]
+    page.errors.assert_none()
+
+
+def test_revisions_page_draws_one_line_per_vintage_and_the_table(page, server):
+    page.goto(server + "/revisions?series=all_drugs&geo=US")
+    page.wait_for_function(f"""() => {{ const g = ({JS_GD})('rev-figure');
+        return g && g._fullData && g._fullData.filter(t => t.name.startsWith('as of ') && t.y && t.y.length).length >= 2; }}""")
+    traces = summary(page, "rev-figure")["traces"]
+    vintages = {t["name"]: t["n"] for t in traces if t["name"].startswith("as of ")}
+    assert len(vintages) >= 2 and all(n > 0 for n in vintages.values()), vintages
+    assert {"as of 2019-04-24", "as of 2026-06-27"} <= set(vintages)
+    page.wait_for_selector("#rev-results")
+    table = page.locator("#rev-results").inner_text()
+    assert "Sep 2018" in table and "67,152" in table and "68,421" in table
+    assert "revised from 67,152 to 68,421 (+1.9%)" in page.locator("#rev-summary").inner_text()
+    page.wait_for_function("() => location.search.includes('as_of=')")
+    assert "series=all_drugs" in page.url and "geo=US" in page.url
     page.errors.assert_none()

@@ -1,0 +1,100 @@
+"""The Revisions page's pure half, on the real CDC VSRR vintages."""
+
+import pandas as pd
+import pytest
+
+from app import app  # noqa: F401  (registers pages)
+from dashboard import revisions
+from dashboard.pages import revisions as page
+from etl.vintages import revisions as etl_revisions
+
+SEP_2018 = pd.Timestamp("2018-09-01")
+
+
+def test_vintages_are_the_three_cdc_snapshots():
+    assert revisions.vintages() == ["2017-12-16", "2019-04-24", "2026-06-27"]
+    keys = revisions.series_keys()
+    assert {"all_drugs", "synthetic_opioids", "heroin", "cocaine", "psychostimulants"} <= set(keys)
+    assert not any(k.endswith("_predicted") for k in keys)
+
+
+def test_us_all_drugs_revision_table_matches_etl_revisions():
+    table = revisions.revision_table(revisions.revision_rows("all_drugs", "US"))
+    assert list(table["date"]) == list(pd.date_range("2015-01-01", "2018-09-01", freq="MS"))
+    assert [c for c in table if c.startswith("as of")] == ["as of 2017-12-16", "as of 2019-04-24", "as of 2026-06-27"]
+    sep = table.set_index("date").loc[SEP_2018]
+    assert sep["as of 2019-04-24"] == 67152 and sep["as of 2026-06-27"] == 68421
+    assert pd.isna(sep["as of 2017-12-16"])
+    # every cell and every total revision agrees with etl.vintages.revisions()
+    rev = etl_revisions("cdc_vsrr_overdose.all_drugs", "US").dropna(subset=["value"])
+    for row in table.itertuples(index=False):
+        rows = rev[rev["date"] == row.date].sort_values("vintage")
+        for vintage, value in zip(rows["vintage"], rows["value"]):
+            assert table.loc[table["date"] == row.date, f"as of {vintage}"].iloc[0] == value
+        assert row.revision == rows["value"].iloc[-1] - rows["value"].iloc[0] == rows["revision"].sum()
+        assert row.pct_revision == pytest.approx(100 * row.revision / rows["value"].iloc[0])
+
+
+def test_summary_sentence_is_computed_for_the_latest_shared_month():
+    rev = revisions.revision_rows("all_drugs", "US")
+    assert revisions.summary(rev) == ("Between the 2019-04-24 and 2026-06-27 vintages, the 12 months ending Sep 2018 "
+                                      "were revised from 67,152 to 68,421 (+1.9%).")
+    assert revisions.summary(rev[rev["vintage"] == "2026-06-27"]) == ""
+
+
+@pytest.mark.parametrize("as_of, vintage, last", [
+    ("2017-12-16", "2017-12-16", "2017-05-01"),
+    ("2019-04-23", "2017-12-16", "2017-05-01"),
+    ("2019-04-24", "2019-04-24", "2018-09-01"),
+    ("2030-01-01", "2026-06-27", "2025-08-01"),
+])
+def test_as_of_picks_the_newest_vintage_on_or_before_the_date(as_of, vintage, last):
+    view = revisions.as_of_view("all_drugs", "US", as_of)
+    assert view.vintage == vintage
+    assert view.frame["date"].max() == pd.Timestamp(last)
+    assert vintage in view.message
+
+
+def test_as_of_before_the_oldest_vintage_says_so():
+    view = revisions.as_of_view("all_drugs", "US", "2016-06-30")
+    assert view.vintage is None and view.frame.empty
+    assert "oldest vintage is 2017-12-16" in view.message
+    r = revisions.build("all_drugs", "US", "2016-06-30")
+    assert len(r.figure["data"]) == 3  # the vintages are still drawn, without an as-of line
+
+
+def test_figure_has_one_line_per_vintage_newest_dark_and_solid_plus_the_as_of_highlight():
+    r = revisions.build("all_drugs", "US", "2019-05-01")
+    traces = {t["name"]: t for t in r.figure["data"]}
+    assert set(traces) == {"as of 2017-12-16", "as of 2019-04-24", "as of 2026-06-27",
+                           "known on 2019-05-01 (2019-04-24 vintage)"}
+    assert traces["as of 2026-06-27"]["line"]["dash"] == "solid"
+    assert traces["as of 2017-12-16"]["line"]["dash"] == "dot"
+    assert len(traces["known on 2019-05-01 (2019-04-24 vintage)"]["x"]) == 45
+    assert r.figure["data"][-1]["name"] == "as of 2026-06-27"  # drawn on top
+
+
+def test_series_in_only_one_vintage_gets_a_note():
+    r = revisions.build("all_opioids", "US-CT", "2026-06-27")
+    assert r.notes and "Only the 2019-04-24 vintage" in r.notes[0]
+    assert r.table.empty and r.summary == ""
+    assert revisions.build("all_drugs", "US", "2026-06-27").notes == []
+
+
+@pytest.mark.parametrize("query, notice", [
+    ({"series": "nope"}, "series=nope"),
+    ({"series": "all_drugs_predicted"}, "series=all_drugs_predicted"),
+    ({"geo": "MX-SON"}, "geo=MX-SON"),
+    ({"as_of": "yesterday"}, "as_of=yesterday"),
+    ({"as_of": "2019-02-30"}, "as_of=2019-02-30"),
+    ({"bogus": "1"}, "bogus=1"),
+])
+def test_bad_revisions_parameters_fall_back_with_a_notice(query, notice):
+    sel, notes = page.parse(query)
+    assert len(notes) == 1 and notice in notes[0]
+    assert sel == page.defaults()
+
+
+def test_good_parameters_pass_through():
+    sel, notes = page.parse({"series": "heroin", "geo": "US-NYC", "as_of": "2018-06-01"})
+    assert notes == [] and sel == {"series": "heroin", "geo": "US-NYC", "as_of": "2018-06-01"}
