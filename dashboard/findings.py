@@ -168,11 +168,11 @@ def method() -> list[str]:
 
 def xcorr_section() -> list[str]:
     fig, warnings, read = impact.xcorr(*XCORR)
-    lags = fig["data"][0]["x"]
-    x, y = (impact.SERIES[k][1] for k in XCORR[::2])
+    lags, (x, y) = fig["data"][0]["x"], (impact.SERIES[k][1] for k in XCORR[::2])
     return [f"## Lagged cross-correlation: {x} vs {y}", "",
-            f"{y} enters as its year-over-year % change (12-month-ending sums); both series are first-differenced; "
-            f"lags run from {lags.min():+d} to {lags.max():+d} months. {read}", "", *(f"- {w}" for w in warnings), "",
+            f"x is {x}; y is {y}, taken as the year-over-year % change of its 12-month-ending sums; both are "
+            f"first-differenced; lags run from {lags.min():+d} to {lags.max():+d} months. {read}", "",
+            *(f"- {w}" for w in warnings), "",
             "Seizures and deaths both rose through the fentanyl supply shift; trending series correlate at many lags "
             "even when unrelated (spurious correlation), so a peak describes timing, not that one drives the other.", ""]
 

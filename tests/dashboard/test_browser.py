@@ -326,3 +326,23 @@ def test_revisions_page_draws_one_line_per_vintage_and_the_table(page, server):
     page.wait_for_function("() => location.search.includes('as_of=')")
     assert "series=all_drugs" in page.url and "geo=US" in page.url
     page.errors.assert_none()
+
+
+def test_impact_page_shows_fit_counterfactual_results_and_caveats(page, server):
+    page.goto(server + "/impact?series=fentanyl_lbs&geo=CBP-SWB&milestone=security-dialogue&window=12")
+    page.wait_for_function("(() => { const g = document.querySelector('#imp-figure .js-plotly-plot');"
+                           " return g && g._fullData && g._fullData.length >= 4; })()")
+    names = page.evaluate("document.querySelector('#imp-figure .js-plotly-plot')._fullData.map(t => t.name)")
+    assert {"Fitted before", "Fitted after", "Counterfactual (pre-trend extended)"} <= set(names)
+    table = page.locator("#imp-table").inner_text()
+    assert "Level change at the milestone" in table and "Placebo" in table
+    assert "not proof" in page.locator("#imp-caveats").inner_text()
+    # the selection lives in the URL, and a changed milestone redraws
+    assert "milestone=security-dialogue" in page.url
+    page.locator("#imp-milestone").click()
+    page.locator(".dash-dropdown-option", has_text="Cienfuegos").first.click()
+    page.wait_for_function("window.location.search.includes('milestone=cienfuegos-arrest')")
+    page.wait_for_function("document.querySelector('#imp-figure').innerText.includes('Cienfuegos')")
+    page.wait_for_function("(() => { const g = document.querySelector('#xc-figure .js-plotly-plot');"
+                           " return g && g._fullData && g._fullData.length === 1 && g._fullData[0].x.length === 49; })()")
+    page.errors.assert_none()
