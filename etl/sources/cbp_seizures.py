@@ -86,30 +86,33 @@ def _parse(content: bytes, name: str, url: str | None) -> pd.DataFrame:
 
     if not content.strip():
         raise fail("empty file")
-    raw = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
+    # Categorical text columns: every lookup below maps a few dozen distinct values, not 10k rows.
+    raw = pd.read_csv(io.BytesIO(content), dtype="category", keep_default_na=False)
     if list(raw.columns) != COLUMNS:
         raise fail(f"unexpected header; expected {COLUMNS}, found {list(raw.columns)}")
     if raw.empty:
         raise fail("no data rows")
-    fy = raw["FY"].str.extract(FY_RE)
+    labels = raw["FY"].cat.categories.astype(str).str.extract(FY_RE)  # parse each distinct label once
+    fy = labels.iloc[raw["FY"].cat.codes.to_numpy()].reset_index(drop=True)
     _check_known(raw["FY"], fy["fy"].notna(), "FY", fail)
     out = pd.DataFrame({"fy": fy["fy"].astype(int), "fytd": fy["fytd"].notna()})
-    month = _lookup(raw["Month (abbv)"], MONTHS, fail)
-    out["date"] = pd.to_datetime({"year": out["fy"] - (month >= 10), "month": month, "day": 1})
+    month = _lookup(raw["Month (abbv)"], MONTHS, fail).astype(int)
+    year = out["fy"] - (month >= 10)  # OCT-DEC belong to the previous calendar year
+    out["date"] = ((year - 1970) * 12 + month - 1).to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
     out["fpos"] = out["fy"] * 12 + (month - 10) % 12  # release recency: latest (FY, month)
     out["drug"] = _lookup(raw["Drug Type"], DRUGS, fail)
     out["component"] = _lookup(raw["Component"], COMPONENTS, fail)
     out["region"] = _lookup(raw["Region"], REGIONS, fail)
     out["aor"] = _lookup(raw["Area of Responsibility"], cbp_aor_geo(), fail)
     for column, measure in (("Sum Qty (lbs)", "lbs"), ("Count of Event", "events")):
-        values = pd.to_numeric(raw[column], errors="coerce")
+        values = pd.to_numeric(raw[column].astype(str), errors="coerce")
         _check_known(raw[column], values.notna(), column, fail, what="non-numeric")
         out[measure] = values.astype(float)
     return out
 
 
 def _lookup(values: pd.Series, mapping: dict, fail) -> pd.Series:
-    mapped = values.map(mapping)
+    mapped = values.map(mapping).astype(object)
     _check_known(values, mapped.notna(), values.name, fail)
     return mapped
 
