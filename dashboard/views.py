@@ -276,15 +276,16 @@ def text_summary(panel: Panel) -> str:
     """What the chart shows, in one sentence per series, for screen readers and quick reading."""
     parts = []
     for s in panel.shown:
-        f = s.frame.dropna(subset=["value"])
-        if f.empty:
+        values = s.frame["value"].to_numpy(dtype=float)
+        present = np.flatnonzero(~np.isnan(values))
+        if not len(present):
             continue
-        first, last = f.iloc[0], f.iloc[-1]
-        peak = f.loc[f["value"].idxmax()]
+        dates = pd.DatetimeIndex(s.frame["date"])
+        i, j, k = present[0], present[-1], present[np.argmax(values[present])]
         prefix = "12 months ending " if s.frequency == "monthly_12m_ending" else ""
         parts.append(
-            f"{s.name}: {_num(first['value'])} ({prefix}{first['date']:%b %Y}) to {_num(last['value'])} "
-            f"({prefix}{last['date']:%b %Y}); highest {_num(peak['value'])} in {peak['date']:%b %Y}; {s.unit_label}."
+            f"{s.name}: {_num(values[i])} ({prefix}{dates[i]:%b %Y}) to {_num(values[j])} "
+            f"({prefix}{dates[j]:%b %Y}); highest {_num(values[k])} in {dates[k]:%b %Y}; {s.unit_label}."
         )
     return " ".join(parts)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import dash
@@ -180,6 +181,11 @@ OUTPUTS = [
 ]
 
 
+@lru_cache(maxsize=32)
+def _milestone_list(cats: tuple[str, ...], hl: str, lang: str, _token: int) -> html.Ul:
+    return components.milestone_list(store.milestones(), cats, hl, lang)
+
+
 def render_view(s: ViewState, notices: list[str]) -> dict[tuple[str, str], object]:
     panels = views.build_panels(s)
     x_range = views.x_range(s, panels)
@@ -191,7 +197,7 @@ def render_view(s: ViewState, notices: list[str]) -> dict[tuple[str, str], objec
     sources = [sid for p in panels for sid in p.sources]
     version = store.data_version(sources)
     out[("change-table", "children")] = _table(views.change_table(panels))
-    out[("ms-list", "children")] = components.milestone_list(store.milestones(), s.cats, s.hl, s.lang)
+    out[("ms-list", "children")] = _milestone_list(s.cats, s.hl, s.lang, store.milestones_token())
     out[("view-query", "data")] = query
     out[("data-version", "children")] = f"data version {version} · updated {store.last_updated(sources)}"
     out[("cite-view", "children")] = components.cite_block(cite.citation(s, panels, _base_url()), cite.snippet(query))
