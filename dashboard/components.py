@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import html
+from dash import ClientsideFunction, Input, Output, clientside_callback, html
 
 from dashboard import store
 
@@ -54,3 +54,9 @@ def cite_block(citation: dict, snippet: str) -> html.Div:
         html.P("Reload this view in a notebook (run from the repository, with its environment):"),
         html.Pre(html.Code(snippet), id="cite-snippet", className="snippet"),
     ])
+
+
+def keep_url_in_step(store_id: str) -> None:
+    """Register the callback that writes a page's query string (held in ``store_id``) to the
+    address bar; see ``replaceQuery`` in assets/sync.js."""
+    clientside_callback(ClientsideFunction("xborder", "replaceQuery"), Output(store_id, "id"), Input(store_id, "data"))

@@ -24,3 +24,16 @@ window.xborderSyncAxes = function (cbctx, ids) {
     });
     return nu;
 };
+
+// Keep the address bar in step with a page's controls without a reload: replaceState fires no
+// navigation, so Dash Pages does not re-render the page.
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    xborder: {
+        replaceQuery: function (q) {
+            if (q === undefined || q === null) { return window.dash_clientside.no_update; }
+            const url = window.location.pathname + q;
+            if (url !== window.location.pathname + window.location.search) { window.history.replaceState(null, '', url); }
+            return window.dash_clientside.no_update;
+        }
+    }
+});

@@ -246,18 +246,9 @@ def download(_csv, _parquet, *args):
     return dcc.send_bytes(content, filename)
 
 
-# Keep the address bar in step without a page reload (history.replaceState fires no navigation),
-# and keep the three panels' time axes in step.
-clientside_callback(
-    """function(q) {
-        if (q === undefined || q === null) { return window.dash_clientside.no_update; }
-        const url = window.location.pathname + q;
-        if (url !== window.location.pathname + window.location.search) { window.history.replaceState(null, '', url); }
-        return window.dash_clientside.no_update;
-    }""",
-    Output("view-query", "id"),
-    Input("view-query", "data"),
-)
+components.keep_url_in_step("view-query")
+
+# Zoom or pan one panel and the other two follow (assets/sync.js).
 
 clientside_callback(
     """function(r1, r2, r3) {

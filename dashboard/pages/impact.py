@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash
-from dash import Input, Output, callback, clientside_callback, dash_table, dcc, html
+from dash import Input, Output, callback, dash_table, dcc, html
 
 from dashboard import components, impact, store
 
@@ -143,12 +143,4 @@ def update_xcorr(x_key, y_key):
     return fig, reading, components.notices(warnings)
 
 
-clientside_callback(
-    """function(q) {
-        if (!q) { return window.dash_clientside.no_update; }
-        window.history.replaceState(null, '', window.location.pathname + q);
-        return window.dash_clientside.no_update;
-    }""",
-    Output("impact-query", "id"),
-    Input("impact-query", "data"),
-)
+components.keep_url_in_step("impact-query")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, clientside_callback, ctx, dash_table, dcc, html
+from dash import Input, Output, callback, ctx, dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme, Sign, Symbol
 from dash.exceptions import PreventUpdate
 
@@ -120,12 +120,4 @@ def update(series_key, geo, as_of):
     return r.figure, r.summary, note, components.notices(r.notes, "warning"), table, query
 
 
-clientside_callback(
-    """function(q) {
-        if (!q) { return window.dash_clientside.no_update; }
-        window.history.replaceState(null, '', window.location.pathname + q);
-        return window.dash_clientside.no_update;
-    }""",
-    Output("revisions-query", "id"),
-    Input("revisions-query", "data"),
-)
+components.keep_url_in_step("revisions-query")
