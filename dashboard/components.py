@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import functools
+import logging
+
 from dash import ClientsideFunction, Input, Output, clientside_callback, html
 
 from dashboard import store
@@ -60,3 +63,19 @@ def keep_url_in_step(store_id: str) -> None:
     """Register the callback that writes a page's query string (held in ``store_id``) to the
     address bar; see ``replaceQuery`` in assets/sync.js."""
     clientside_callback(ClientsideFunction("xborder", "replaceQuery"), Output(store_id, "id"), Input(store_id, "data"))
+
+
+def data_guard(layout):
+    """Wrap a page layout: when the data it needs is not built (or a snapshot is missing), show
+    what to do instead of an error page."""
+    @functools.wraps(layout)
+    def wrapper(**query):
+        try:
+            return layout(**query)
+        except (FileNotFoundError, LookupError) as exc:
+            logging.getLogger(__name__).exception("page layout failed for lack of data")
+            return html.Div([notices([
+                f"This page needs data that is not available: {exc}",
+                "Build it from the bundled snapshots with: python -m etl run --offline",
+            ], "warning")])
+    return wrapper

@@ -42,6 +42,7 @@ def parse(query: dict) -> tuple[dict, list[str]]:
     return out, notes
 
 
+@components.data_guard
 def layout(**query) -> html.Div:
     sel, notes = parse(query)
     ms = store.milestones()

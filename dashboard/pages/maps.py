@@ -20,6 +20,7 @@ def _int(value, default: int) -> int:
         return default
 
 
+@components.data_guard
 def layout(year=None, us_drug="all_drugs", mx_source="inegi", **_ignored) -> html.Div:
     us_years = maps.complete_years(maps.US_MAP_SERIES["all_drugs"])
     year = _int(year, 2020)

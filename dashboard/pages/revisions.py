@@ -37,6 +37,7 @@ def parse(query: dict) -> tuple[dict, list[str]]:
     return out, notes
 
 
+@components.data_guard
 def layout(**query) -> html.Div:
     sel, notes = parse(query)
     vintage_opts = [{"label": f"{v} (vintage)", "value": v} for v in revisions.vintages()]

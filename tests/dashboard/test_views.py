@@ -223,3 +223,22 @@ def test_text_summary_states_first_last_and_peak_in_plain_numbers():
     text = _views.text_summary(_views.deaths_panel(_DEFAULT))
     assert text.startswith("All drug overdoses: 47,523 (12 months ending Jan 2015)")  # CDC provisional
     assert "12 months ending" in text and "highest" in text and "e+" not in text
+
+
+@pytest.mark.parametrize("path", ["/", "/impact", "/maps", "/revisions", "/sources"])
+def test_pages_without_built_data_say_what_to_do_instead_of_failing(path, tmp_path, monkeypatch):
+    """A fresh checkout before the first build: every page renders, none raises."""
+    import shutil
+
+    import dash
+
+    from etl import paths
+
+    data = tmp_path / "data"
+    for part in ("reference", "milestones", "geo"):
+        shutil.copytree(paths.REPO_ROOT / "data" / part, data / part)
+    monkeypatch.setenv("XBORDER_DATA_DIR", str(data))
+    page = next(p for p in dash.page_registry.values() if p["path"] == path)
+    rendered = str(page["layout"]())
+    if path in {"/impact", "/maps", "/revisions"}:
+        assert "python -m etl run --offline" in rendered
