@@ -97,6 +97,15 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
         return pipeline.EXIT_FAILED
 
 
+def _add_refresh_arguments(p: argparse.ArgumentParser) -> None:
+    """What `run` and `schedule` share: which sources, offline or not, vintages kept."""
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all); see `list`")
+    p.add_argument("--offline", action="store_true",
+                   help="build from the newest local snapshot; never touch the network")
+    p.add_argument("--keep-vintages", type=int, default=pipeline.DEFAULT_RETENTION, metavar="N",
+                   help="previous tidy tables to keep per source as dated vintages (default %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m etl",
@@ -119,13 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  python -m etl run --offline\n  python -m etl run cdc_vsrr_overdose cbp_seizures\n\n"
                        + EPILOG.split("\n\n", 1)[1],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all); see `list`")
-    p.add_argument("--offline", action="store_true",
-                   help="build from the newest local snapshot; never touch the network")
+    _add_refresh_arguments(p)
     p.add_argument("--missing-only", action="store_true",
                    help="only build sources that have no tidy table yet (first start of a fresh clone)")
-    p.add_argument("--keep-vintages", type=int, default=pipeline.DEFAULT_RETENTION, metavar="N",
-                   help="previous tidy tables to keep per source as dated vintages (default %(default)s)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("status", help="show what was built from which snapshot, and the last errors",
@@ -145,16 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "exit codes: with --once, those of `run` (3: another ETL run holds the lock);\n"
                        "  2 also for an invalid cron expression; 0 when the scheduler is stopped",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all); see `list`")
+    _add_refresh_arguments(p)
     p.add_argument("--cron", default="17 6 * * *", metavar="EXPR",
                    help='5-field crontab expression in UTC (default "%(default)s": daily at 06:17)')
     p.add_argument("--once", action="store_true", help="run one refresh now and exit with its exit code")
     p.add_argument("--log-file", default=None, metavar="PATH",
                    help="append the run log here (default: data/logs/etl.log under the data dir)")
-    p.add_argument("--offline", action="store_true",
-                   help="build from the newest local snapshot; never touch the network (as `run --offline`)")
-    p.add_argument("--keep-vintages", type=int, default=pipeline.DEFAULT_RETENTION, metavar="N",
-                   help="previous tidy tables to keep per source as dated vintages (default %(default)s)")
     p.set_defaults(func=_cmd_schedule)
     return parser
 
