@@ -21,7 +21,9 @@ def provenance_line(source_ids: list[str]) -> html.Div:
             html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener"),
             f" — {p['title']} · {p['license']} · covers {p['period']} · snapshot {p['snapshot']}"
             f"{published} · fetched {p['fetched_at'] or 'n/a'}",
-            html.Span("stale", className="badge stale", title="Older than 1.5× the publisher's cadence")
+            html.Span("stale", className="badge stale",
+                      title=f"Snapshot {p['snapshot']} is {p['age_days']} days old, more than 1.5× the publisher's "
+                            f"{p['cadence']} cadence: refresh with python -m etl run")
             if p["stale"] else None,
         ], className="prov-item"))
     return html.Div(items, className="provenance")

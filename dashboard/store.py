@@ -157,9 +157,12 @@ def provenance(source_id: str, now: datetime | None = None) -> dict:
     entry = catalog()["sources"].get(source_id, {})
     now = now or datetime.now(timezone.utc)
     fetched = entry.get("fetched_at")
-    stale = False
-    if fetched and meta.get("cadence_days"):
-        age_days = (now - pd.Timestamp(fetched).to_pydatetime()).days
+    # Age of the data, not of the copy: a snapshot is named by the day its data was current (the
+    # fetch day, or a seed's vintage), so an old seed copied yesterday is still stale.
+    stale, age_days = False, None
+    if entry.get("snapshot") and meta.get("cadence_days"):
+        as_of = pd.Timestamp(entry["snapshot"][:10], tz="UTC").to_pydatetime()
+        age_days = (now - as_of).days
         stale = age_days > 1.5 * meta["cadence_days"]
     return {
         "source_id": source_id,
@@ -173,6 +176,8 @@ def provenance(source_id: str, now: datetime | None = None) -> dict:
         "published_at": entry.get("published_at") or "",
         "snapshot_md5s": entry.get("snapshot_md5s", {}),
         "stale": stale,
+        "age_days": age_days,
+        "cadence": meta.get("cadence", ""),
     }
 
 

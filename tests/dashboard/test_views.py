@@ -242,3 +242,17 @@ def test_pages_without_built_data_say_what_to_do_instead_of_failing(path, tmp_pa
     rendered = str(page["layout"]())
     if path in {"/impact", "/maps", "/revisions"}:
         assert "python -m etl run --offline" in rendered
+
+
+@pytest.mark.parametrize("now, stale", [
+    ("2026-07-15", False),   # 18 days after the CDC snapshot: fresh for a monthly source
+    ("2026-08-10", False),   # 44 days: still within 1.5 x 31 = 46.5
+    ("2026-08-20", True),    # 54 days: stale
+])
+def test_stale_badge_counts_from_the_snapshot_date_against_the_cadence(now, stale):
+    from datetime import datetime, timezone
+
+    from dashboard import store as _store
+
+    p = _store.provenance("cdc_vsrr_overdose", now=datetime.fromisoformat(now).replace(tzinfo=timezone.utc))
+    assert p["snapshot"] == "2026-06-27" and p["stale"] is stale
