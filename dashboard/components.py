@@ -20,7 +20,7 @@ def provenance_line(source_ids: list[str]) -> html.Div:
         items.append(html.Div([
             html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener"),
             f" — {p['title']} · {p['license']} · covers {p['period']} · snapshot {p['snapshot']}"
-            f"{published} · fetched {p['fetched_at'] or 'n/a'}",
+            f"{published} · {'seed copy made' if p['origin'] == 'seed' else 'fetched'} {p['fetched_at'] or 'n/a'}",
             html.Span("stale", className="badge stale",
                       title=f"Snapshot {p['snapshot']} is {p['age_days']} days old, more than 1.5× the publisher's "
                             f"{p['cadence']} cadence: refresh with python -m etl run")

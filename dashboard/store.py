@@ -173,6 +173,7 @@ def provenance(source_id: str, now: datetime | None = None) -> dict:
         "period": f"{entry.get('date_min', '?')} – {entry.get('date_max', '?')}",
         "snapshot": entry.get("snapshot", "not built"),
         "fetched_at": (fetched or "")[:10],
+        "origin": entry.get("snapshot_origin", "fetch"),
         "published_at": entry.get("published_at") or "",
         "snapshot_md5s": entry.get("snapshot_md5s", {}),
         "stale": stale,
