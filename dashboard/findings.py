@@ -16,11 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard import impact, store
-from dashboard.analysis import before_after, detect_changepoints, fit_its, placebo_test, prepare
+from dashboard.analysis import detect_changepoints
 from dashboard.analysis.guards import milestone_cut, month_number
 
 WINDOW = 12  # months on each side, as on the Impact page
-PLACEBO_SIDE = {"monthly": 12, "annual": 4}  # impact.run's minimum points on each side of a placebo date
 PELT_MIN = {"monthly": 6, "annual": 3}  # smallest change-point segment, in points
 SECTIONS = [  # milestone id, series keys, geography, what the section cannot rule out
     ("cienfuegos-arrest", ("sesnsp", "inegi"), "MX",
@@ -42,18 +41,14 @@ Analysis = namedtuple("Analysis", "label windows its placebo nearest n_breaks ca
 
 
 def analyse(key: str, geo: str, milestone_id: str, when: pd.Timestamp) -> Analysis:
-    """The Impact page's analyses (the settings of impact.run) plus PELT change points."""
-    y, frequency = impact.load_series(key, geo)
-    prep = prepare(y, frequency, "yoy" if frequency == "monthly_12m_ending" else None)  # the CDC guard
-    s, freq = prep.series, prep.frequency
-    windows = before_after(s, when, frequency=freq, window_months=WINDOW)
-    its = fit_its(s, when, frequency=freq)
-    placebo = placebo_test(s, when, frequency=freq, min_side_points=PLACEBO_SIDE[freq], exclusion_months=12)
+    """The Impact page's analyses (impact.run, same settings) plus PELT change points."""
+    r = impact.run(key, geo, milestone_id, window=WINDOW)
+    s, freq = r.prepared.series, r.prepared.frequency
     cps = detect_changepoints(s, frequency=freq, min_size=PELT_MIN[freq], milestones={milestone_id: when})
     near = min(cps.breaks, key=lambda b: abs(b.months_to_milestone), default=None)
-    notes = [*prep.warnings, *windows.warnings, *its.warnings, *placebo.warnings, *cps.warnings]
+    notes = [*r.prepared.warnings, *r.windows.warnings, *r.its.warnings, *r.placebo.warnings, *cps.warnings]
     label = f"{impact.SERIES[key][1]}, {store.geo_name(geo)}"
-    return Analysis(label, windows, its, placebo, near, len(cps.breaks), list(dict.fromkeys(notes)))
+    return Analysis(label, r.windows, r.its, r.placebo, near, len(cps.breaks), list(dict.fromkeys(notes)))
 
 
 def num(v: float, digits: int = 1) -> str:
@@ -157,8 +152,8 @@ def method() -> list[str]:
             "- **Interrupted time series (ITS)**: segmented regression (level and slope change at the first period "
             "after the milestone), month-of-year dummies (seasonality) when there are at least 24 monthly points, "
             "Newey-West (HAC) standard errors, t-based 95% intervals.",
-            f"- **Placebo**: the same regression at every other date with {PLACEBO_SIDE['monthly']} monthly "
-            f"({PLACEBO_SIDE['annual']} annual) points on each side, excluding 12 months around the milestone; the "
+            f"- **Placebo**: the same regression at every other date with {impact.PLACEBO_MIN_SIDE['monthly']} monthly "
+            f"({impact.PLACEBO_MIN_SIDE['annual']} annual) points on each side, excluding 12 months around the milestone; the "
             "rank is the share of placebo dates whose |level change| is at least as large.",
             f"- **Change points**: PELT (l2 cost, penalty 3·σ²·log n, segments of at least {PELT_MIN['monthly']} "
             f"months or {PELT_MIN['annual']} years) on the whole series, blind to the milestone; the nearest is shown.",

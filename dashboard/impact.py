@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dashboard import store
-from dashboard.analysis import before_after, fit_its, lagged_xcorr, placebo_test, prepare
+from dashboard.analysis import (
+    ITSResult, PlaceboResult, PreparedSeries, WindowComparison, before_after, fit_its, lagged_xcorr, placebo_test,
+    prepare,
+)
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE
 
 # key -> (series id, label, which geography list applies)
@@ -24,6 +27,7 @@ SERIES = {
     "od_synthetic": ("cdc_vsrr_overdose.synthetic_opioids", "Synthetic-opioid deaths (CDC)", "us"),
 }
 DEFAULT_GEO = {"mx": "MX", "cbp": "CBP-SWB", "us": "US"}
+PLACEBO_MIN_SIDE = {"monthly": 12, "annual": 4}  # points a placebo date needs on each side
 
 
 @dataclass
@@ -32,6 +36,10 @@ class ImpactResult:
     table: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
     conversion: str | None = None
+    prepared: PreparedSeries | None = None  # the analysed series and the results, for reuse (findings)
+    windows: WindowComparison | None = None
+    its: ITSResult | None = None
+    placebo: PlaceboResult | None = None
 
 
 def load_series(key: str, geo: str) -> tuple[pd.Series, str]:
@@ -55,19 +63,19 @@ def run(key: str, geo: str, milestone_id: str, window: int = 12, gap: int = 0) -
                        "non-overlapping calendar-year totals (December values) instead, so it has few points.")
     prepared = prepare(y, frequency, convert)
     freq = prepared.frequency
-    win = window if freq == "monthly" else max(1, window // 12)
-    windows = before_after(prepared.series, when, frequency=freq, window_months=win if freq == "monthly" else win * 12,
-                           gap_months=gap)
+    # An annual series needs whole years on each side: at least one.
+    window_months = window if freq == "monthly" else max(12, window // 12 * 12)
+    windows = before_after(prepared.series, when, frequency=freq, window_months=window_months, gap_months=gap)
     its = fit_its(prepared.series, when, frequency=freq)
     placebo = placebo_test(prepared.series, when, frequency=freq,
-                           min_side_points=12 if freq == "monthly" else 4, exclusion_months=12)
+                           min_side_points=PLACEBO_MIN_SIDE[freq], exclusion_months=12)
     caveats += [w for w in (*prepared.warnings, *windows.warnings, *its.warnings, *placebo.warnings)
                 if w not in caveats]
     caveats.append("A change after a milestone is not proof the milestone caused it: other events, reporting "
                    "changes and trends that bend for other reasons can produce the same pattern.")
     table = results_table(windows, its, placebo, SERIES[key][1])
     fig = impact_figure(prepared.series, its, when, title, SERIES[key][1], store.geo_name(geo))
-    return ImpactResult(fig, table, caveats, convert)
+    return ImpactResult(fig, table, caveats, convert, prepared, windows, its, placebo)
 
 
 def _fmt(v: float | None, digits: int = 1) -> str:
