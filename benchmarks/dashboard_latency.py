@@ -66,15 +66,7 @@ def serve(flask_app):
 def default_values(home) -> dict:
     from dashboard.state import DEFAULT
 
-    values = {}
-    for cid, name in home.CONTROLS.items():
-        v = getattr(DEFAULT, name)
-        if name in home.FLAG_CONTROLS:
-            v = ["on"] if v else []
-        elif isinstance(v, tuple):
-            v = list(v)
-        values[cid] = v
-    return values
+    return home.control_values(DEFAULT)
 
 
 def time_calls(fn, args_cycle: list, n: int) -> list[float]:

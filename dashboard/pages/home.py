@@ -46,6 +46,15 @@ def state_from_controls(values: dict) -> ViewState:
     return parse_controls(values).state
 
 
+def control_values(s: ViewState) -> dict:
+    """The inverse of ``state_from_controls``: what each control holds for a view."""
+    values = {}
+    for cid, name in CONTROLS.items():
+        v = getattr(s, name)
+        values[cid] = (["on"] if v else []) if name in FLAG_CONTROLS else list(v) if isinstance(v, tuple) else v
+    return values
+
+
 def _flag(name: str, label: str, on: bool) -> dcc.Checklist:
     return dcc.Checklist(id=name, options=[{"label": f" {label}", "value": "on"}], value=["on"] if on else [],
                          className="check")

@@ -21,20 +21,8 @@ VIEWS = [
 ]
 
 
-def _control_values(state):
-    values = []
-    for name in home.CONTROLS.values():
-        v = getattr(state, name)
-        if name in home.FLAG_CONTROLS:
-            v = ["on"] if v else []
-        elif isinstance(v, tuple):
-            v = list(v)
-        values.append(v)
-    return values
-
-
 def _csv_download(state) -> pd.DataFrame:
-    content, filename = views.export(home.state_from_controls(dict(zip(home.CONTROLS, _control_values(state)))), "csv")
+    content, filename = views.export(home.state_from_controls(home.control_values(state)), "csv")
     assert filename.endswith(".csv") and state.us_geo in filename
     return pd.read_csv(io.BytesIO(content))
 
