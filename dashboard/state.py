@@ -156,3 +156,26 @@ def to_query(state: ViewState) -> str:
             value = int(value)
         params[f.name] = value
     return "?" + urlencode(params) if params else ""
+
+
+def is_date(v: str) -> bool:
+    try:
+        _date(v)
+    except ValueError:
+        return False
+    return True
+
+
+def check_params(query: dict, checks: dict, defaults: dict, skip: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+    """A page's own URL parameters: each valid one replaces its default, each bad or unknown one
+    adds a notice (the pages other than the timeline use this)."""
+    out, notes = dict(defaults), []
+    for key, value in query.items():
+        if key in skip:
+            continue
+        value = str(value)
+        if key in checks and checks[key](value):
+            out[key] = value
+        else:
+            notes.append(f"Parameter '{key}={value[:40]}' is not valid; using the default ({defaults.get(key, 'none')}).")
+    return out, notes

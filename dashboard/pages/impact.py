@@ -9,6 +9,7 @@ import dash
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from dashboard import components, impact, store
+from dashboard.state import check_params
 
 dash.register_page(__name__, path="/impact", name="Impact", title="Did it change?")
 
@@ -22,17 +23,12 @@ def parse(query: dict) -> tuple[dict, list[str]]:
     """Query parameters -> valid selection; anything invalid falls back with a notice."""
     geos = store.valid_geos()
     ms_ids = set(store.milestones()["id"])
-    out, notes = dict(DEFAULTS), []
     checks = {
         "series": lambda v: v in impact.SERIES, "milestone": lambda v: v in ms_ids,
         "window": lambda v: v in {str(w) for w in WINDOWS}, "gap": lambda v: v in {str(g) for g in GAPS},
         "x": lambda v: v in impact.SERIES, "y": lambda v: v in impact.SERIES,
     }
-    for key, value in query.items():
-        if key in checks and checks[key](value):
-            out[key] = value
-        elif key != "geo":
-            notes.append(f"Parameter '{key}={str(value)[:40]}' is not valid; using the default ({DEFAULTS.get(key, '')}).")
+    out, notes = check_params(query, checks, DEFAULTS, skip=("geo",))  # geo depends on the series: below
     kind = impact.SERIES[out["series"]][2]
     geo = query.get("geo", impact.DEFAULT_GEO[kind])
     if geo not in geos[kind]:

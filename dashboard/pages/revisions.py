@@ -3,7 +3,6 @@ next, and the series exactly as it was known on a chosen date."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 import dash
@@ -13,6 +12,7 @@ from dash.dash_table.Format import Format, Group, Scheme, Sign, Symbol
 from dash.exceptions import PreventUpdate
 
 from dashboard import components, revisions, store
+from dashboard.state import check_params, is_date
 
 dash.register_page(__name__, path="/revisions", name="Revisions", title="How were the numbers revised?")
 
@@ -26,15 +26,9 @@ def defaults() -> dict:
 
 def parse(query: dict) -> tuple[dict, list[str]]:
     """Query parameters -> valid selection; anything invalid falls back with a notice."""
-    out, notes = defaults(), []
     checks = {"series": lambda v: v in revisions.series_keys(), "geo": lambda v: v in store.valid_geos()["us"],
-              "as_of": lambda v: bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)) and not pd.isna(pd.to_datetime(v, errors="coerce"))}
-    for key, value in query.items():
-        if key in checks and checks[key](str(value)):
-            out[key] = str(value)
-        else:
-            notes.append(f"Parameter '{key}={str(value)[:40]}' is not valid; using the default ({out.get(key, 'none')}).")
-    return out, notes
+              "as_of": is_date}
+    return check_params(query, checks, defaults())
 
 
 @components.data_guard
