@@ -12,6 +12,8 @@ import textwrap
 
 from etl import paths, pipeline, store
 from etl.errors import LockHeld
+from etl.metadata import MetadataError
+from etl.vocabulary import VocabularyError
 from etl.registry import all_sources
 
 EPILOG = """\
@@ -162,4 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (MetadataError, VocabularyError) as exc:  # a bad TOML entry: one line naming file, entry, field
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

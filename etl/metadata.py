@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from etl import vocabulary
+
 # How often each cadence publishes, in days; the dashboard calls data stale past 1.5x this.
-CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "annual": 366, "static": None}
-FREQUENCIES = {"monthly", "monthly_12m_ending", "annual"}
-UNITS = {"deaths", "victims", "lbs", "events", "persons", "per_100k", "per_100k_age_adjusted"}
+CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "half_yearly": 184, "annual": 366,
+                "irregular": None, "static": None}
 
 REQUIRED_SOURCE_FIELDS = (
     "id", "publisher", "title", "landing_url", "download_url", "license", "citation", "cadence",
@@ -31,7 +32,14 @@ class SeriesMeta:
     definition: str
     title_es: str = ""
     caveats: str = ""
+    caveats_es: str = ""
+    definition_es: str = ""
     source_id: str = ""
+    # How the dashboard shows the series (panel, label, facets...): checked by dashboard.registry.
+    display: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+SERIES_FIELDS = set(SeriesMeta.__dataclass_fields__) - {"source_id"}
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,14 @@ class SourceMeta:
     citation: str
     cadence: str
     caveats: str = ""
+    caveats_es: str = ""
+    title_es: str = ""
     first_date: date | None = None
     min_geos: int = 1
     series: tuple[SeriesMeta, ...] = field(default_factory=tuple)
+    # Timeline panels this source declares (raw tables; checked by dashboard.registry).
+    panels: tuple[dict, ...] = field(default_factory=tuple)
+    path: str = ""
 
     @property
     def cadence_days(self) -> int | None:
@@ -76,12 +89,18 @@ def load_metadata(path: Path) -> SourceMeta:
             raise MetadataError(f"{where}: series #{i} missing field(s) {', '.join(missing)}")
         if not s["id"].startswith(raw["id"] + "."):
             raise MetadataError(f"{where}: series id {s['id']!r} must start with {raw['id']!r}.")
-        if s["unit"] not in UNITS:
-            raise MetadataError(f"{where}: series {s['id']}: unit {s['unit']!r} not one of {sorted(UNITS)}")
-        if s["frequency"] not in FREQUENCIES:
+        units, freqs = vocabulary.units(), vocabulary.frequencies()
+        if s["unit"] not in units:
+            raise MetadataError(f"{where}: series {s['id']}: unit {s['unit']!r} not one of {sorted(units)}")
+        if s["frequency"] not in freqs:
             raise MetadataError(
-                f"{where}: series {s['id']}: frequency {s['frequency']!r} not one of {sorted(FREQUENCIES)}"
+                f"{where}: series {s['id']}: frequency {s['frequency']!r} not one of {sorted(freqs)}"
             )
+        unknown = set(s) - SERIES_FIELDS
+        if unknown:
+            raise MetadataError(f"{where}: series {s['id']}: unknown field(s) {', '.join(sorted(unknown))}")
+        if "display" in s and not isinstance(s["display"], dict):
+            raise MetadataError(f"{where}: series {s['id']}: display must be a table")
         series.append(SeriesMeta(source_id=raw["id"], **{k: v for k, v in s.items()}))
     if not series:
         raise MetadataError(f"{where}: declares no series")
@@ -89,9 +108,16 @@ def load_metadata(path: Path) -> SourceMeta:
     if len(ids) != len(set(ids)):
         raise MetadataError(f"{where}: duplicate series ids")
     first = checks.get("first_date")
+    panels = raw.get("panels", [])
+    if not isinstance(panels, list) or not all(isinstance(p, dict) for p in panels):
+        raise MetadataError(f"{where}: panels must be an array of tables ([[panels]])")
     return SourceMeta(
         **{k: raw[k] for k in REQUIRED_SOURCE_FIELDS},
         caveats=raw.get("caveats", ""),
+        caveats_es=raw.get("caveats_es", ""),
+        title_es=raw.get("title_es", ""),
+        panels=tuple(panels),
+        path=str(path),
         first_date=date.fromisoformat(str(first)) if first else None,
         min_geos=int(checks.get("min_geos", 1)),
         series=tuple(series),

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl import paths
+from etl import paths, vocabulary
 
-CATEGORIES = {"agreement", "dialogue", "enforcement", "law", "policy", "report", "violence"}
+CATEGORIES = set(vocabulary.milestone_categories())
 COUNTRIES = {"US", "MX"}
 COLUMNS = ["id", "date", "category", "countries", "in_article", "title_en", "title_es", "description_en", "source_url"]
 REQUIRED = ["id", "date", "category", "title_en", "source_url"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+from etl import vocabulary
 from etl.errors import ValidationError
 from etl.metadata import SourceMeta
 from etl.reference import geo_table
 
 TIDY_COLUMNS = ["series_id", "geo", "date", "value", "unit", "source_id", "flag"]
-FLAGS = {"provisional", "predicted", "suppressed", "fytd", "projected"}
-COUNT_UNITS = {"deaths", "victims", "lbs", "events", "persons"}
+FLAGS = set(vocabulary.flags())
+COUNT_UNITS = vocabulary.vocabulary().count_units
 KEY = ["series_id", "geo", "date"]
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from etl import metadata
+from etl import metadata, vocabulary
 from etl.metadata import MetadataError, load_metadata
 from etl.registry import SOURCES_DIR, all_sources
 
@@ -41,8 +41,8 @@ def test_metadata_loads_and_is_complete(toml):
     assert meta.series, "declares no series"
     for s in meta.series:
         assert s.id.startswith(meta.id + ".") and s.source_id == meta.id
-        assert s.unit in metadata.UNITS, s.id
-        assert s.frequency in metadata.FREQUENCIES, s.id
+        assert s.unit in vocabulary.units(), s.id
+        assert s.frequency in vocabulary.frequencies(), s.id
         assert s.title.strip() and s.definition.strip()
     # every URL-looking string in the file is https
     raw = toml.read_text(encoding="utf-8")
