@@ -44,6 +44,8 @@ def source_info() -> pd.DataFrame:
                 "source_id": m.id, "title": m.title, "publisher": m.publisher, "license": m.license,
                 "landing_url": m.landing_url, "download_url": m.download_url, "citation": m.citation,
                 "cadence": m.cadence, "cadence_days": m.cadence_days, "caveats": m.caveats,
+                "title_es": m.title_es, "caveats_es": m.caveats_es, "short_name": m.short_name,
+                "short_name_es": m.short_name_es,
                 "status": entry.get("status", "not built"), "snapshot": entry.get("snapshot"),
                 "fetched_at": entry.get("fetched_at"), "published_at": entry.get("published_at"),
                 "built_at": entry.get("built_at"), "rows": entry.get("rows"),

@@ -55,6 +55,8 @@ class SourceMeta:
     caveats: str = ""
     caveats_es: str = ""
     title_es: str = ""
+    short_name: str = ""       # what a chart's source line calls it ("CDC/NCHS VSRR")
+    short_name_es: str = ""
     first_date: date | None = None
     min_geos: int = 1
     series: tuple[SeriesMeta, ...] = field(default_factory=tuple)
@@ -116,6 +118,8 @@ def load_metadata(path: Path) -> SourceMeta:
         caveats=raw.get("caveats", ""),
         caveats_es=raw.get("caveats_es", ""),
         title_es=raw.get("title_es", ""),
+        short_name=raw.get("short_name", ""),
+        short_name_es=raw.get("short_name_es", ""),
         panels=tuple(panels),
         path=str(path),
         first_date=date.fromisoformat(str(first)) if first else None,
