@@ -96,17 +96,24 @@ def load(
     wanted_sources = sorted({source_of(s) for s in ids}) if ids else [source]
     for sid in wanted_sources:
         get_source(sid)  # unknown source -> KeyError naming the known ones
-    frames = [_table(sid, as_of) for sid in wanted_sources]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    mask = pd.Series(True, index=df.index)
-    if ids:
-        unknown = set(ids) - set(series()["series_id"])
-        if unknown:
-            raise KeyError(f"unknown series {sorted(unknown)}")
-        mask &= df["series_id"].isin(ids)
-    geos = _as_list(geo)
-    if geos:
-        mask &= df["geo"].isin(geos)
+    geos = _as_list(geo) or None
+    if as_of is None:
+        # The per-series index: the cost of the answer, not of the table (etl/tidy_index.py).
+        indexes = [_index(sid) for sid in wanted_sources]
+        _check_known(ids)
+        frames = [ix.select([i for i in ids if source_of(i) == sid] if ids else None, geos).to_pandas()
+                  for sid, ix in zip(wanted_sources, indexes)]
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        mask = pd.Series(True, index=df.index)
+    else:
+        frames = [_table(sid, as_of) for sid in wanted_sources]
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        mask = pd.Series(True, index=df.index)
+        _check_known(ids)
+        if ids:
+            mask &= df["series_id"].isin(ids)
+        if geos:
+            mask &= df["geo"].isin(geos)
     if start is not None:
         mask &= df["date"] >= pd.Timestamp(start)
     if end is not None:
@@ -114,16 +121,35 @@ def load(
     return df.loc[mask, TIDY_COLUMNS].reset_index(drop=True)
 
 
-def _table(source_id: str, as_of) -> pd.DataFrame:
-    if as_of is not None:
-        from etl.vintages import table_as_of
+def _check_known(ids: list[str] | None) -> None:
+    if ids:
+        known = {s.id for src in all_sources().values() for s in src.meta.series}
+        unknown = set(ids) - known
+        if unknown:
+            raise KeyError(f"unknown series {sorted(unknown)}")
 
-        return table_as_of(source_id, pd.Timestamp(as_of))
+
+def _tidy_file(source_id: str):
     path = paths.tidy_path(source_id)
     if not path.is_file():
         raise FileNotFoundError(
             f"{source_id} has not been built yet ({path} missing); run `python -m etl run --offline`"
         )
+    return path
+
+
+def _index(source_id: str):
+    from etl.tidy_index import open_index
+
+    return open_index(source_id, _tidy_file(source_id))
+
+
+def _table(source_id: str, as_of) -> pd.DataFrame:
+    if as_of is not None:
+        from etl.vintages import table_as_of
+
+        return table_as_of(source_id, pd.Timestamp(as_of))
+    path = _tidy_file(source_id)
     stat = path.stat()
     return _read_parquet(str(path), stat.st_mtime_ns, stat.st_size)
 
