@@ -110,7 +110,7 @@ def test_caveat_counts_the_countries_left_out(seed_snapshot, table):
     """The caveat says how many of the file's countries geo.csv lacks; it must stay true."""
     caveats = tomllib.loads(TOML.read_text(encoding="utf-8"))["caveats"]
     shown, total, dropped = map(int, re.search(r"(\d+) of the file's (\d+) countries and territories.*?the other "
-                                               r"(\d+) are left out", caveats).groups())
+                                               r"(\d+)\b", caveats).groups())
     left_out = module().left_out(seed_snapshot)
     assert (shown, dropped) == (table["geo"].nunique(), len(left_out)), (
         f"{TOML.name} caveat says {shown} shown / {dropped} left out; geo.csv now gives "
@@ -118,14 +118,23 @@ def test_caveat_counts_the_countries_left_out(seed_snapshot, table):
     assert total == shown + dropped == 156
 
 
-def test_every_country_in_geo_csv_is_kept(seed_snapshot, monkeypatch):
-    """SYNTHETIC geo rows for Canada and Colombia (real UNODC records): they join the table."""
-    extra = pd.DataFrame([{"geo": "CA", "kind": "country", "country": "CA", "name": "Canada"},
-                          {"geo": "CO", "kind": "country", "country": "CO", "name": "Colombia"}])
+def test_caveat_counts_the_units_only_years_left_out(seed_snapshot, table):
+    caveats = tomllib.loads(TOML.read_text(encoding="utf-8"))["caveats"]
+    dropped, kept = (int(n.replace(",", "")) for n in
+                     re.search(r"\(([\d,]+) of the ([\d,]+) country-drug-years", caveats).groups())
+    assert kept - dropped == len(table), f"{TOML.name}: update the caveat's count of 0 kg country-drug-years"
+
+
+def test_every_country_in_geo_csv_is_kept(seed_snapshot, table, monkeypatch):
+    """SYNTHETIC geo rows for Hong Kong and Taiwan (real UNODC records): listed, they join the table."""
+    assert not {"HK", "TW"} & set(table["geo"])
+    before = len(module().left_out(seed_snapshot))
+    extra = pd.DataFrame([{"geo": "HK", "kind": "country", "country": "HK", "name": "Hong Kong"},
+                          {"geo": "TW", "kind": "country", "country": "TW", "name": "Taiwan"}])
     monkeypatch.setattr(module(), "geo_table", lambda: pd.concat([geo_table(), extra]).fillna(""))
     out = module().transform(seed_snapshot)
-    assert {"CA", "CO", "MX", "US"} <= set(out["geo"])
-    assert len(module().left_out(seed_snapshot)) == 156 - len(set(out["geo"]))
+    assert {"HK", "TW", "MX", "US"} <= set(out["geo"])
+    assert len(module().left_out(seed_snapshot)) == before - 2
 
 
 def test_committed_fixture_is_an_excerpt_of_the_seed(seed_snapshot):
