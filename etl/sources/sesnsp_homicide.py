@@ -32,6 +32,8 @@ SERIES = {
     "feminicidio_firearm": ("Feminicidio", "modalidad", "Con arma de fuego"),
 }
 KEEP = ["cve_ent", "subtipo", "modalidad", "sexo"]
+# Shares computed from two victim series: suffix -> (numerator suffix, denominator suffix), in percent.
+SHARES = {"homicidio_doloso_firearm_share": ("homicidio_doloso_firearm", "homicidio_doloso")}
 
 # The seed's long layout (third-party reshape) -> our column names.
 LONG_COLUMNS = {
@@ -72,7 +74,8 @@ def transform(snapshot) -> pd.DataFrame:
     if long.empty:
         raise ParseError(f"{entry['name']}: no Homicidio doloso / Feminicidio rows", source_id=SOURCE_ID, url=url)
     tidy = pd.concat([_series(long, suffix, *rule) for suffix, rule in SERIES.items()], ignore_index=True)
-    return _states_and_national(tidy, entry["name"], url)
+    victims = _states_and_national(tidy, entry["name"], url)
+    return pd.concat([victims, *(_share(victims, s, n, d) for s, (n, d) in SHARES.items())], ignore_index=True)
 
 
 def _previous_entry(previous) -> dict:
@@ -140,3 +143,14 @@ def _states_and_national(tidy: pd.DataFrame, name: str, url: str | None) -> pd.D
         "series_id": out["series_id"], "geo": out["geo"], "date": pd.to_datetime(out["date"]),
         "value": out["victims"].astype(float), "unit": "victims", "source_id": SOURCE_ID, "flag": None,
     })
+
+
+def _share(victims: pd.DataFrame, suffix: str, numerator: str, denominator: str) -> pd.DataFrame:
+    """numerator / denominator x 100 per geo and month; months with no denominator victims are
+    left out (a share of nothing is undefined, not 0 %)."""
+    wide = victims[victims["series_id"].isin([f"{SOURCE_ID}.{numerator}", f"{SOURCE_ID}.{denominator}"])]
+    wide = wide.pivot_table(index=["geo", "date"], columns="series_id", values="value", aggfunc="sum")
+    num = wide[f"{SOURCE_ID}.{numerator}"]  # both must be published: a blank is not 0 %
+    den = wide[f"{SOURCE_ID}.{denominator}"]
+    share = (num / den * 100).loc[num.notna() & (den > 0)].rename("value").reset_index()
+    return share.assign(series_id=f"{SOURCE_ID}.{suffix}", unit="percent", source_id=SOURCE_ID, flag=None)
