@@ -1,70 +1,183 @@
-"""Maps: overdose deaths per 100k by US state, homicides per 100k by Mexican state."""
+"""Maps: overdose deaths per 100k per year by US state, homicides per 100k per year by Mexican
+state, each with the table of its values, a summary in words and image downloads."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlencode, urlparse
+
 import dash
-from dash import Input, Output, callback, dcc, html
+import flask
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
-from dashboard import components, figures, maps
+from dashboard import components, maps
+from dashboard.i18n import LANGS, best_lang, t
+from dashboard.state import check_params
 
-dash.register_page(__name__, path="/maps", name="Maps", title="State maps")
-
-US_DRUGS = {"all_drugs": "All drug overdoses", "synthetic_opioids": "Synthetic opioids (fentanyl, T40.4)"}
-MX_SOURCES = {"inegi": "INEGI death certificates", "sesnsp": "SESNSP victims"}
+DEFAULTS = {"us_drug": "all_drugs", "mx_source": "inegi", "sort": "-rate"}
 
 
-def _int(value, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+def _request_lang() -> str:
+    """The language of a request with no ``lang``: the page URL's (a callback's referrer), else
+    the browser's Accept-Language."""
+    if not flask.has_request_context():
+        return "en"
+    for url in (flask.request.url, flask.request.referrer or ""):
+        lang = parse_qs(urlparse(url).query).get("lang", [""])[-1]
+        if lang in LANGS:
+            return lang
+    return best_lang(flask.request.headers.get("Accept-Language"))
+
+
+def page_lang(lang) -> str:
+    return lang if lang in LANGS else _request_lang()
+
+
+def _title(**_path) -> str:
+    return t("maps.page_title", _request_lang())
+
+
+dash.register_page(__name__, path="/maps", name="Maps", title=_title)
+
+
+def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
+    """URL parameters -> selection; a bad one falls back to its default with a notice (a catalog
+    key and its parameters)."""
+    offered = maps.offered_years()
+    checks = {"year": lambda v: v.isdigit() and int(v) in offered, "us_drug": lambda v: v in maps.US.options,
+              "mx_source": lambda v: v in maps.MX.options, "sort": lambda v: v in maps.SORTS,
+              "lang": lambda v: v in LANGS}
+    sel, notes = check_params(query, checks, {**DEFAULTS, "year": str(maps.default_year()), "lang": ""})
+    return {**sel, "year": int(sel["year"])}, notes
+
+
+def _radio(id_: str, legend: str, value: str, options: dict[str, str]) -> html.Fieldset:
+    return html.Fieldset([html.Legend(legend), dcc.RadioItems(
+        id=id_, value=value, className="radio", options=[{"label": v, "value": k} for k, v in options.items()])],
+        className="map-fieldset")
+
+
+def _map_panel(key: str, lang: str) -> html.Section:
+    return html.Section([
+        # the figure prints its title (exported images keep it); the heading is for screen readers
+        html.H3(id=f"map-{key}-heading", className="sr-only"),
+        dcc.Graph(id=f"map-{key}", className="map-graph", responsive=True, config={
+            "displaylogo": False, "topojsonURL": maps.EMPTY_TOPOJSON_URL, "scrollZoom": False, "locale": lang,
+            "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
+        html.P(id=f"map-{key}-summary", className="chart-summary", **{"aria-live": "polite"}),
+        html.Div([
+            html.Button(t("maps.download.png", lang), id=f"map-{key}-png", className="btn btn-light", n_clicks=0),
+            html.Button(t("maps.download.svg", lang), id=f"map-{key}-svg", className="btn btn-light", n_clicks=0),
+        ], className="downloads"),
+        html.Div(id=f"map-{key}-table", className="table-scroll", tabIndex=0, role="region",
+                 **{"aria-label": t(f"maps.{key}.table_label", lang)}),
+        html.Div(id=f"map-{key}-prov"),
+    ], className="panel map-panel", **{"aria-labelledby": f"map-{key}-heading"})
 
 
 @components.data_guard
-def layout(year=None, us_drug="all_drugs", mx_source="inegi", **_ignored) -> html.Div:
-    us_years = maps.complete_years(maps.US_MAP_SERIES["all_drugs"])
-    year = _int(year, 2020)
-    notes = []
-    if year not in us_years:
-        notes.append(f"Year {year!s:.10} is not available; showing 2020.")
-        year = 2020
-    us_drug = us_drug if us_drug in US_DRUGS else "all_drugs"
-    mx_source = mx_source if mx_source in MX_SOURCES else "inegi"
+def layout(**query) -> html.Div:
+    sel, notes = parse(query)
+    lang = page_lang(sel["lang"])
+    years = maps.offered_years()
     return html.Div([
-        components.notices(notes, "warning"),
+        dcc.Store(id="maps-query"), dcc.Store(id="maps-lang", data=lang), dcc.Store(id="maps-sort", data=sel["sort"]),
+        components.notices([t(key, lang, **params) for key, params in notes], "warning"),
+        html.H2(t("maps.heading", lang)),
+        html.P(t("maps.lede", lang), className="lede"),
         html.Div([
-            html.Label("Year", className="ctl-label"),
-            dcc.Dropdown(id="map-year", options=us_years, value=year, clearable=False, style={"width": "140px"}),
-            dcc.RadioItems(id="map-us-drug", value=us_drug, inline=True, className="radio",
-                           options=[{"label": f" {v}", "value": k} for k, v in US_DRUGS.items()]),
-            dcc.RadioItems(id="map-mx-source", value=mx_source, inline=True, className="radio",
-                           options=[{"label": f" {v}", "value": k} for k, v in MX_SOURCES.items()]),
+            html.Div([html.Label(t("maps.year", lang), htmlFor="map-year", className="ctl-label", id="map-year-label"),
+                      dcc.Dropdown(id="map-year", options=[{"label": str(y), "value": y} for y in reversed(years)],
+                                   value=sel["year"], clearable=False, searchable=False,
+                                   className="year-dropdown")], className="ctl"),
+            _radio("map-us-drug", t("maps.us.control", lang), sel["us_drug"],
+                   {k: maps.series_title("us", k, lang) for k in maps.US.options}),
+            _radio("map-mx-source", t("maps.mx.control", lang), sel["mx_source"],
+                   {k: maps.series_title("mx", k, lang) for k in maps.MX.options}),
         ], className="map-controls"),
-        html.Div([
-            html.Div([dcc.Graph(id="map-us"), html.Div(id="map-us-prov")], className="panel"),
-            html.Div([dcc.Graph(id="map-mx"), html.Div(id="map-mx-prov")], className="panel"),
-        ], className="maps"),
-        html.P("Rates are crude (not age-adjusted): deaths or homicides in the year divided by the population "
-               "(US Census July 1 estimates; CONAPO mid-year, projections from 2020) × 100,000. US values are "
-               "CDC's provisional 12-month-ending counts for December, New York State excludes New York City.",
-               className="lede"),
-    ])
+        html.Div([_map_panel("us", lang), _map_panel("mx", lang)], className="maps"),
+        html.P(t("maps.method", lang), className="lede"),
+    ], lang=lang)
 
 
-@callback(Output("map-us", "figure"), Output("map-mx", "figure"), Output("map-us-prov", "children"),
-          Output("map-mx-prov", "children"), Input("map-year", "value"), Input("map-us-drug", "value"),
-          Input("map-mx-source", "value"))
-def update_maps(year, us_drug, mx_source):
-    us = maps.us_overdose_rates(year, us_drug)
-    mx = maps.mx_homicide_rates(year, mx_source)
-    us_fig = figures.choropleth(us, maps.geojson("us-states.json"), featureidkey="id", hover_name=us["name"],
-                                title=f"{US_DRUGS[us_drug]}, deaths per 100k, {year}", colorbar_title="per 100k",
-                                center={"lat": 38.5, "lon": -96.5}, zoom=2.5)
-    mx_fig = (figures.choropleth(mx, maps.geojson("00ent_mexico.geojson"), featureidkey="properties.cve_geo",
-                                 hover_name=mx["name"], colorbar_title="per 100k",
-                                 center={"lat": 23.8, "lon": -102.2}, zoom=3.6,
-                                 title=f"Homicides per 100k ({MX_SOURCES[mx_source]}), {year}")
-              if len(mx) else figures.empty(f"No complete year {year} in {MX_SOURCES[mx_source]}", height=420))
-    mx_src = "inegi_homicide" if mx_source == "inegi" else "sesnsp_homicide"
-    return (us_fig, mx_fig, components.provenance_line(["cdc_vsrr_overdose", "population"]),
-            components.provenance_line([mx_src, "population"]))
+def _table(key: str, frame, lang: str, sort: str, caption: str) -> html.Table | html.P:
+    rows = maps.table_rows(frame, lang, sort)
+    if not rows:
+        return html.P(t("maps.table.empty", lang), className="notice info")
+
+    def head(col: str, label: str, numeric: bool = False) -> html.Th:
+        state = "descending" if sort == f"-{col}" else "ascending" if sort == col else "none"
+        arrow = {"descending": " ▼", "ascending": " ▲", "none": ""}[state]
+        return html.Th(html.Button([label, html.Span(arrow, **{"aria-hidden": "true"})],
+                                   id={"type": "map-sort", "map": key, "col": col}, n_clicks=0, className="sort-btn",
+                                   title=t("maps.table.sort", lang, column=label)),
+                       scope="col", className="num" if numeric else None, **{"aria-sort": state})
+
+    return html.Table([
+        html.Caption(caption),
+        html.Thead(html.Tr([head("name", t("maps.table.state", lang)), head("rate", t("maps.table.rate", lang), True),
+                            html.Th(t(f"maps.{key}.count", lang), scope="col", className="num"),
+                            html.Th(t("maps.table.population", lang), scope="col", className="num")])),
+        html.Tbody([html.Tr([html.Th(r["name"], scope="row"), html.Td(r["rate"], className="num"),
+                             html.Td(r["count"], className="num"), html.Td(r["population"], className="num")])
+                    for r in rows]),
+    ], className="data-table map-table")
+
+
+def _one_map(key: str, option: str, year: int, lang: str, sort: str):
+    frame = maps.year_rates(key, option, year)
+    title = maps.figure_title(key, option, year, lang)
+    return (maps.figure(key, option, year, frame, lang), title, maps.summary(key, option, year, frame, lang),
+            _table(key, frame, lang, sort, title), components.provenance_line(maps.source_ids(key, option), lang))
+
+
+@callback(Output("map-us", "figure"), Output("map-us-heading", "children"), Output("map-us-summary", "children"),
+          Output("map-us-table", "children"), Output("map-us-prov", "children"),
+          Output("map-mx", "figure"), Output("map-mx-heading", "children"), Output("map-mx-summary", "children"),
+          Output("map-mx-table", "children"), Output("map-mx-prov", "children"),
+          Output("maps-query", "data"),
+          Input("map-year", "value"), Input("map-us-drug", "value"), Input("map-mx-source", "value"),
+          Input("maps-sort", "data"), State("maps-lang", "data"))
+def update_maps(year, us_drug, mx_source, sort, lang):
+    if year not in maps.offered_years() or us_drug not in maps.US.options or mx_source not in maps.MX.options:
+        raise PreventUpdate
+    sort = sort if sort in maps.SORTS else DEFAULTS["sort"]
+    params = {"year": year, "us_drug": us_drug, "mx_source": mx_source}
+    if sort != DEFAULTS["sort"]:
+        params["sort"] = sort
+    if lang != "en":
+        params["lang"] = lang
+    return (*_one_map("us", us_drug, year, lang, sort), *_one_map("mx", mx_source, year, lang, sort),
+            "?" + urlencode(params))
+
+
+@callback(Output("maps-sort", "data"), Input({"type": "map-sort", "map": ALL, "col": ALL}, "n_clicks"),
+          State("maps-sort", "data"), prevent_initial_call=True)
+def change_sort(clicks, current):
+    """A click on a column header sorts both tables by it; a second click reverses the order."""
+    if not ctx.triggered_id or not any(clicks):
+        raise PreventUpdate  # the header buttons were just redrawn, not clicked
+    col = ctx.triggered_id["col"]
+    if current == f"-{col}":
+        return col
+    if current == col:
+        return f"-{col}"
+    return "-rate" if col == "rate" else "name"
+
+
+components.keep_url_in_step("maps-query")
+
+# Image downloads: plotly.js writes the figure as it is drawn (title, colour bar and source line
+# are inside the figure), named after the map and year.
+for _key in ("us", "mx"):
+    for _fmt in ("png", "svg"):
+        clientside_callback(
+            f"""function (n, year) {{
+                if (!n) {{ return window.dash_clientside.no_update; }}
+                const gd = document.querySelector('#map-{_key} .js-plotly-plot');
+                if (gd) {{ window.Plotly.downloadImage(gd, {{format: '{_fmt}', width: 1000, height: 620,
+                    filename: 'map-{_key}-' + year}}); }}
+                return window.dash_clientside.no_update;
+            }}""",
+            Output(f"map-{_key}-{_fmt}", "id"), Input(f"map-{_key}-{_fmt}", "n_clicks"), State("map-year", "value"),
+            prevent_initial_call=True)
