@@ -4,6 +4,6 @@ The public read API lives in :mod:`etl.api`; the names below are re-exported so 
 notebooks can write ``import etl; etl.load("cbp_seizures.fentanyl_lbs", geo="CBP-SWB")``.
 """
 
-from etl.api import catalog, load, milestones, series, source_info
+from etl.api import catalog, coverage, load, milestones, ratio, series, source_info
 
-__all__ = ["catalog", "load", "milestones", "series", "source_info"]
+__all__ = ["catalog", "coverage", "load", "milestones", "ratio", "series", "source_info"]

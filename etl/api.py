@@ -5,6 +5,8 @@
     etl.load("cdc_vsrr_overdose.all_drugs", geo="US", start="2019-01-01")
     etl.load(["sesnsp_homicide.homicidio_doloso", "inegi_homicide.homicides"], geo="MX")
     etl.load("cdc_vsrr_overdose.all_drugs", geo="US", as_of="2019-06-01")   # what was known then
+    etl.coverage("cdc_vsrr_overdose.all_drugs")          # first and last date per geography
+    etl.ratio("cdc_nchs_final_overdose.synthetic_opioids", "cdc_nchs_final_overdose.all_drugs", geo="US")
     etl.milestones()
 """
 
@@ -14,9 +16,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl import paths, store
+from etl.coverage import coverage_frame
+from etl.heal import TableUnreadable
 from etl.registry import all_sources, get_source
 from etl.schema import TIDY_COLUMNS
 
@@ -76,6 +81,77 @@ def source_of(series_id: str) -> str:
     return series_id.split(".", 1)[0]
 
 
+def renamed_series() -> dict[str, str]:
+    """Old series id -> current id, from each source module's ``RENAMED_SERIES``: ``load``
+    answers an old id with the current series' rows (under the id asked for)."""
+    return {old: new for src in all_sources().values() for old, new in getattr(src.module, "RENAMED_SERIES", {}).items()}
+
+
+def coverage(series_id: str | Iterable[str] | None = None, *, source: str | None = None) -> pd.DataFrame:
+    """First and last date with a value, per series and geography, as the catalog records them.
+
+    Columns: series_id, geo, first, last, release (the publisher's file the rows come from,
+    ``<snapshot>/<file>``; None where the source does not say). A chart can say "state series
+    end Nov 2023 while national runs to 2026" from this without loading the rows.
+    """
+    ids = _as_list(series_id)
+    aliases = renamed_series()
+    current = [aliases.get(i, i) for i in ids] if ids else None
+    if current is None and source is None:
+        raise ValueError("coverage() needs series_id or source")
+    _check_known(current)
+    sources = sorted({source_of(i) for i in current}) if current else [get_source(source).id]
+    cat = catalog()["sources"]
+    frames = []
+    for sid in sources:
+        entry = cat.get(sid)
+        if entry is None:
+            raise FileNotFoundError(f"{sid} has not been built yet; run `python -m etl run --offline`")
+        df = coverage_frame(entry)
+        frames.append(df[df["series_id"].isin(current)] if current else df)
+    out = pd.concat(frames, ignore_index=True)
+    if ids:  # answer old ids under the name asked for
+        back = {aliases[i]: i for i in ids if i in aliases}
+        out["series_id"] = out["series_id"].replace(back)
+    return out.sort_values(["series_id", "geo"]).reset_index(drop=True)
+
+
+def ratio(
+    numerator: str,
+    denominator: str,
+    geo: str | Iterable[str] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """numerator ÷ denominator (e.g. the synthetic-opioid share of overdose deaths), only where
+    both parts come from the same release (the same file of the same snapshot, per the catalog's
+    coverage) and have a value: a share never mixes a re-keyed table with the publisher's
+    workbook, or a state-of-residence export with a national table.
+
+    Columns: geo, date, numerator, denominator, value, flag (the parts' flag, e.g. lower_bound,
+    numerator's first), release. Raises ValueError naming the releases when no geography matches.
+    """
+    parts = {}
+    for role, sid in (("numerator", numerator), ("denominator", denominator)):
+        rows = load(sid, geo=geo, start=start, end=end)
+        cov = coverage(sid)[["geo", "release"]]
+        parts[role] = rows.merge(cov, on="geo", how="left")[["geo", "date", "value", "flag", "release"]]
+    both = parts["numerator"].merge(parts["denominator"], on=["geo", "date"], suffixes=("_n", "_d"))
+    same = both["release_n"].notna() & (both["release_n"] == both["release_d"])
+    valid = same & both["value_n"].notna() & both["value_d"].notna() & (both["value_d"] != 0)
+    if len(both) and not same.any():
+        pairs = sorted({f"{g}: {n} vs {d}" for g, n, d in zip(both["geo"], both["release_n"], both["release_d"])})
+        raise ValueError(f"{numerator} and {denominator} come from different releases ({'; '.join(pairs[:5])}); "
+                         "a ratio of them would mix publications")
+    out = both[valid]
+    flag = out["flag_n"].where(out["flag_n"].notna(), out["flag_d"])
+    return pd.DataFrame({
+        "geo": out["geo"], "date": out["date"], "numerator": out["value_n"], "denominator": out["value_d"],
+        "value": out["value_n"] / out["value_d"], "flag": flag.astype(object).where(flag.notna(), None),
+        "release": out["release_n"],
+    }).sort_values(["geo", "date"]).reset_index(drop=True)
+
+
 def load(
     series_id: str | Iterable[str] | None = None,
     geo: str | Iterable[str] | None = None,
@@ -90,9 +166,11 @@ def load(
     ``as_of`` returns the data as known on that date: built from the newest raw snapshot
     dated on or before it.
     """
-    ids = _as_list(series_id)
-    if ids is None and source is None:
+    asked = _as_list(series_id)
+    if asked is None and source is None:
         raise ValueError("load() needs series_id or source")
+    aliases = renamed_series()
+    ids = [aliases.get(i, i) for i in asked] if asked else None
     wanted_sources = sorted({source_of(s) for s in ids}) if ids else [source]
     for sid in wanted_sources:
         get_source(sid)  # unknown source -> KeyError naming the known ones
@@ -118,7 +196,11 @@ def load(
         mask &= df["date"] >= pd.Timestamp(start)
     if end is not None:
         mask &= df["date"] <= pd.Timestamp(end)
-    return df.loc[mask, TIDY_COLUMNS].reset_index(drop=True)
+    out = df.loc[mask, TIDY_COLUMNS].reset_index(drop=True)
+    back = {aliases[i]: i for i in asked or () if i in aliases}
+    if back:  # an old id is answered under the name asked for
+        out["series_id"] = out["series_id"].replace(back)
+    return out
 
 
 def _check_known(ids: list[str] | None) -> None:
@@ -141,7 +223,14 @@ def _tidy_file(source_id: str):
 def _index(source_id: str):
     from etl.tidy_index import open_index
 
-    return open_index(source_id, _tidy_file(source_id))
+    path = _tidy_file(source_id)
+    try:
+        return open_index(source_id, path)
+    except (OSError, pa.ArrowException) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise TableUnreadable(f"{source_id}: {path} is unreadable ({type(exc).__name__}: {exc}); "
+                              "run `python -m etl run --offline` to rebuild it") from exc
 
 
 def _table(source_id: str, as_of) -> pd.DataFrame:
@@ -157,7 +246,13 @@ def _table(source_id: str, as_of) -> pd.DataFrame:
 @lru_cache(maxsize=32)
 def _read_parquet(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
     # Keyed on mtime and size as well as path: a refresh that replaces the file invalidates it.
-    return pq.read_table(path).to_pandas()
+    try:
+        return pq.read_table(path).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise TableUnreadable(f"{path} is unreadable ({type(exc).__name__}: {exc}); "
+                              "run `python -m etl run --offline` to rebuild it") from exc
 
 
 def milestones(path=None) -> pd.DataFrame:

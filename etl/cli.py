@@ -10,7 +10,7 @@ import json
 import sys
 import textwrap
 
-from etl import paths, pipeline, store
+from etl import heal, pipeline, store
 from etl.errors import LockHeld
 from etl.metadata import MetadataError
 from etl.vocabulary import VocabularyError
@@ -46,9 +46,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     sources = args.sources or None
-    if args.missing_only:
-        sources = [sid for sid in (sources or all_sources()) if not paths.tidy_path(sid).is_file()]
+    if args.missing_only:  # missing, or damaged: a table that does not match the catalog is rebuilt
+        built = store.read_catalog()["sources"]
+        sources = [sid for sid in (sources or all_sources()) if heal.table_problem(sid, built.get(sid))]
         if not sources:
+            try:
+                pipeline.repair_now()  # leftovers of a killed run, a damaged catalog.json
+            except LockHeld:
+                pass  # the run holding the lock repairs it
             print("every source is built; nothing to do", file=sys.stderr)
             return pipeline.EXIT_OK
     try:

@@ -14,12 +14,13 @@ from typing import Callable
 
 import pandas as pd
 
-from etl import paths, store
+from etl import heal, paths, store
+from etl.coverage import release_resolver
 from etl.errors import EtlError, NoSnapshot, NotModified, ParseError
 from etl.http import Http
 from etl.registry import Source, all_sources, get_source
 from etl.schema import normalize, validate
-from etl.snapshot import Snapshot, StagedSnapshot, latest_snapshot, list_snapshots
+from etl.snapshot import Snapshot, StagedSnapshot, latest_snapshot
 
 DEFAULT_RETENTION = 12
 
@@ -62,6 +63,7 @@ def build_table(source: Source, snapshot: Snapshot) -> pd.DataFrame:
     """Transform and validate one snapshot. Any failure becomes an EtlError naming the source."""
     url = snapshot.files[0].get("url") if snapshot.files else None
     try:
+        snapshot.verify()
         df = source.module.transform(snapshot)
         return validate(normalize(df), source.meta)
     except EtlError as exc:
@@ -75,58 +77,38 @@ def build_table(source: Source, snapshot: Snapshot) -> pd.DataFrame:
         ) from exc
 
 
-def publish(source: Source, snapshot: Snapshot, df: pd.DataFrame, *, status: str, retention: int) -> dict:
-    """Write the table atomically (unless unchanged) and its catalog entry."""
+def publish(source: Source, snapshot: Snapshot, df: pd.DataFrame, *, status: str, retention: int,
+            progress: Progress = stderr_progress) -> dict:
+    """Write the table atomically (unless the file on disk already holds exactly these bytes and
+    the catalog says so) and its catalog entry."""
     data = store.parquet_bytes(df)
     md5 = hashlib.md5(data).hexdigest()
     previous = store.read_catalog()["sources"].get(source.id)
     target = paths.tidy_path(source.id)
-    if (previous and previous.get("parquet_md5") == md5 and target.is_file()
-            and previous.get("snapshot") == snapshot.name and previous.get("vintages") == _vintages(source.id)):
+    on_disk = store.file_md5(target)
+    if (previous and not previous.get("recovered") and previous.get("parquet_md5") == md5 == on_disk
+            and previous.get("snapshot") == snapshot.name and previous.get("vintages") == store.vintages_of(source.id)
+            and "coverage" in previous):
         return previous
-    if previous and previous.get("parquet_md5") != md5:
-        store.keep_vintage(source.id, previous, retention)
-    store.write_bytes(data, target)
-    entry = {
-        "source_id": source.id,
-        "title": source.meta.title,
-        "publisher": source.meta.publisher,
-        "status": status,
-        "snapshot": snapshot.name,
-        "snapshot_origin": snapshot.manifest.get("origin", "fetch"),
-        "snapshot_md5s": snapshot.md5s,
-        "snapshot_fingerprint": snapshot.fingerprint(),
-        "fetched_at": max((f.get("accessed_at") or "" for f in snapshot.files), default=None),
-        "published_at": snapshot.manifest.get("published_at"),
-        "parquet": f"tidy/{source.id}.parquet",
-        "parquet_md5": md5,
-        "rows": int(len(df)),
-        "series": int(df["series_id"].nunique()),
-        "geos": int(df["geo"].nunique()),
-        "date_min": df["date"].min().date().isoformat(),
-        "date_max": df["date"].max().date().isoformat(),
-        "built_at": store.now_iso(),
-        "vintages": _vintages(source.id),
-    }
+    if on_disk != md5:
+        if previous and on_disk is not None and on_disk != previous.get("parquet_md5"):
+            progress(f"{source.id}: {heal.table_problem(source.id, previous)}; rewriting it")
+        if previous and previous.get("parquet_md5") != md5:
+            store.keep_vintage(source.id, previous, retention)
+        store.write_bytes(data, target)
+    entry = store.catalog_entry(source, snapshot, df, md5=md5, status=status,
+                                release=release_resolver(source.module, snapshot))
     store.update_catalog(source.id, entry=entry)
     return entry
 
 
-def _vintages(source_id: str) -> dict:
-    """What "as of" and the revisions view can draw on: every raw snapshot is a vintage of the
-    source, and the tidy tables that refreshes replaced are kept beside them."""
-    return {
-        "snapshots": [s.name for s in list_snapshots(source_id)],
-        "tables": sorted(p.name for p in paths.vintages_dir(source_id).glob("*.parquet")),
-    }
-
-
-def _build_latest(source: Source, status: str, retention: int) -> tuple[Snapshot, pd.DataFrame]:
+def _build_latest(source: Source, status: str, retention: int,
+                  progress: Progress = stderr_progress) -> tuple[Snapshot, pd.DataFrame]:
     snap = latest_snapshot(source.id)
     if snap is None:
         raise NoSnapshot(f"no local snapshot under {paths.raw_dir(source.id)}", source_id=source.id)
     df = build_table(source, snap)
-    publish(source, snap, df, status=status, retention=retention)
+    publish(source, snap, df, status=status, retention=retention, progress=progress)
     return snap, df
 
 
@@ -143,25 +125,44 @@ def run_source(
     try:
         if offline:
             progress(f"{source.id}: building from the newest local snapshot (offline)")
-            snap, df = _build_latest(source, "ok", retention)
+            snap, df = _build_latest(source, "ok", retention, progress)
             result.status, result.snapshot, result.rows = "ok", snap.name, len(df)
         else:
             result = _run_online(source, http or Http(), retention, progress)
     except EtlError as exc:
         result.error = exc.describe()
+    except OSError as exc:  # disk full, read-only, permissions: this source fails, the others run
+        result = _os_error(source, exc)
     result.seconds["total"] = time.perf_counter() - t0
-    store.update_catalog(
-        source.id,
-        attempt={
-            "at": store.now_iso(),
-            "mode": "offline" if offline else "online",
-            "status": result.status,
-            "snapshot": result.snapshot,
-            "error": result.error,
-        },
-    )
+    attempt = {
+        "at": store.now_iso(),
+        "mode": "offline" if offline else "online",
+        "status": result.status,
+        "snapshot": result.snapshot,
+        "error": result.error,
+    }
+    try:
+        store.update_catalog(source.id, attempt=attempt)
+    except OSError as exc:
+        progress(f"{source.id}: could not record the attempt in {paths.catalog_path()}: {type(exc).__name__}: {exc}")
     progress(_summary_line(result))
     return result
+
+
+def _os_error(source: Source, exc: OSError) -> RunResult:
+    """The build could not write (or read) a file. The last good table, if it is intact, stays."""
+    error = f"[source {source.id}] {type(exc).__name__}: {exc}"
+    entry = _catalog_sources().get(source.id)
+    if entry and heal.table_problem(source.id, entry) is None:
+        return RunResult(source.id, "fallback", entry["snapshot"], entry["rows"], error=error)
+    return RunResult(source.id, "failed", error=error)
+
+
+def _catalog_sources() -> dict:
+    try:
+        return store.read_catalog()["sources"]
+    except OSError:
+        return {}
 
 
 def _run_online(source: Source, http: Http, retention: int, progress: Progress) -> RunResult:
@@ -172,7 +173,7 @@ def _run_online(source: Source, http: Http, retention: int, progress: Progress) 
         files = source.module.fetch(ctx)
     except NotModified:
         progress(f"{source.id}: not modified since snapshot {previous.name if previous else '-'}")
-        snap, df = _build_latest(source, "ok", retention)
+        snap, df = _build_latest(source, "ok", retention, progress)
         return RunResult(source.id, "not_modified", snap.name, len(df))
     except EtlError as exc:
         return _fall_back(source, exc, retention, progress)
@@ -187,7 +188,7 @@ def _run_online(source: Source, http: Http, retention: int, progress: Progress) 
         staged.discard()
         raise
     snap = staged.commit()
-    publish(source, snap, df, status="ok", retention=retention)
+    publish(source, snap, df, status="ok", retention=retention, progress=progress)
     return RunResult(source.id, "ok", snap.name, len(df))
 
 
@@ -195,10 +196,10 @@ def _fall_back(source: Source, exc: EtlError, retention: int, progress: Progress
     """The refresh failed: keep the last good table, or build one from the newest snapshot."""
     progress(f"{source.id}: ERROR {exc.describe()}")
     entry = store.read_catalog()["sources"].get(source.id)
-    if entry and paths.tidy_path(source.id).is_file():
+    if entry and not entry.get("recovered") and heal.table_problem(source.id, entry) is None:
         return RunResult(source.id, "fallback", entry["snapshot"], entry["rows"], error=exc.describe())
     try:
-        snap, df = _build_latest(source, "fallback", retention)
+        snap, df = _build_latest(source, "fallback", retention, progress)
     except EtlError as inner:
         return RunResult(source.id, "failed", error=f"{exc.describe()}; and no usable local data: {inner.describe()}")
     return RunResult(source.id, "fallback", snap.name, len(df), error=exc.describe())
@@ -222,11 +223,33 @@ def run(
     """Refresh the given sources (all when None) under the project's ETL lock."""
     sources = [get_source(s) for s in source_ids] if source_ids else list(all_sources().values())
     with store.etl_lock():
+        repair(progress)
         results = []
         for i, source in enumerate(sources, start=1):
             progress(f"[{i}/{len(sources)}] {source.id}")
             results.append(run_source(source, offline=offline, http=http, retention=retention, progress=progress))
     return results
+
+
+def repair(progress: Progress = stderr_progress) -> None:
+    """What a killed or failed run left behind: temporary files, staging folders, a damaged
+    catalog. Runs under the lock at the start of every run (a missing or damaged table is
+    rebuilt by the run itself, see ``publish``)."""
+    try:
+        removed = heal.remove_leftovers()
+        if removed:
+            progress(f"removed {len(removed)} leftover temporary file(s) of an interrupted run: {', '.join(removed)}")
+        problem = heal.heal_catalog()
+        if problem:
+            progress(f"WARNING: {problem}; rebuilt the catalog from the tidy tables and raw snapshots")
+    except OSError as exc:  # a read-only data dir: the sources' builds will say what fails
+        progress(f"WARNING: could not repair the data dir {paths.data_dir()}: {type(exc).__name__}: {exc}")
+
+
+def repair_now(progress: Progress = stderr_progress) -> None:
+    """``repair`` under the ETL lock (LockHeld if another run holds it)."""
+    with store.etl_lock():
+        repair(progress)
 
 
 def exit_code(results: list[RunResult]) -> int:

@@ -2,12 +2,21 @@
 
 A fetch is staged in a hidden folder and renamed into place only after the build from it has
 passed validation, so a bad download never becomes "the newest snapshot".
+
+A large seed file may be stored compressed: its manifest entry keeps the publisher's name, md5,
+sha256 and size (of the uncompressed bytes) and says ``"stored_as": "xz"`` (or bz2, gz); the file
+on disk is ``<name>.xz``. ``Snapshot.read_bytes`` and ``open`` decompress it, ``path`` gives the
+stored file (pandas reads it by its extension), and ``verify`` checks the publisher's digests.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
+import io
 import json
+import lzma
 import re
 import shutil
 import tempfile
@@ -16,10 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from etl import paths
+from etl.errors import ParseError
 from etl.http import RawFile
 
 MANIFEST = "snapshot.json"
+STAGING_PREFIX = ".staging-"
 _DIR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(\d+))?$")
+# stored_as -> (file suffix, opener). The suffix is the one pandas infers compression from.
+COMPRESSIONS = {"xz": (".xz", lzma.open), "bz2": (".bz2", bz2.open), "gz": (".gz", gzip.open)}
 
 
 def file_digest(path: Path, algo: str = "md5") -> str:
@@ -55,7 +68,35 @@ class Snapshot:
         raise KeyError(f"{self.source_id} snapshot {self.name} has no file {name!r}")
 
     def path(self, name: str) -> Path:
-        return self.dir / name
+        """The file as stored (``<name>.xz`` for a compressed copy; pandas reads it by extension)."""
+        return self.dir / stored_name(self.file(name))
+
+    def open(self, name: str):
+        """A binary file object of the publisher's bytes (decompressed if stored compressed)."""
+        stored = self.file(name).get("stored_as")
+        path = self.path(name)
+        return COMPRESSIONS[stored][1](path, "rb") if stored else path.open("rb")
+
+    def read_bytes(self, name: str) -> bytes:
+        with self.open(name) as fh:
+            return fh.read()
+
+    def verify(self) -> None:
+        """Raise ParseError unless every file's bytes (decompressed) match the manifest's size,
+        md5 and sha256 (those it records): a damaged or hand-edited raw file is never built."""
+        for f in self.files:
+            try:
+                data = self.read_bytes(f["name"])
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise ParseError(f"snapshot {self.name}: cannot read {stored_name(f)}: {exc}",
+                                 source_id=self.source_id, url=f.get("url")) from exc
+            got = {"size": len(data), "md5": hashlib.md5(data).hexdigest(), "sha256": hashlib.sha256(data).hexdigest()}
+            bad = [k for k in ("size", "md5", "sha256") if f.get(k) is not None and f[k] != got[k]]
+            if bad:
+                raise ParseError(
+                    f"snapshot {self.name}: {stored_name(f)} does not match {MANIFEST} ({', '.join(bad)}: "
+                    + ", ".join(f"{k} {got[k]} != {f[k]}" for k in bad) + "); the raw file was changed or damaged",
+                    source_id=self.source_id, url=f.get("url"))
 
     @property
     def md5s(self) -> dict[str, str]:
@@ -65,6 +106,24 @@ class Snapshot:
         """One hash for the snapshot's content, independent of its folder name."""
         joined = "\n".join(f"{n}:{m}" for n, m in sorted(self.md5s.items()))
         return hashlib.md5(joined.encode()).hexdigest()
+
+
+def stored_name(entry: dict) -> str:
+    """The name on disk of a manifest entry: the publisher's name, plus a suffix if compressed."""
+    stored = entry.get("stored_as")
+    if stored is None:
+        return entry["name"]
+    if stored not in COMPRESSIONS:
+        raise ParseError(f"{entry['name']}: stored_as {stored!r} not one of {sorted(COMPRESSIONS)}")
+    return entry["name"] + COMPRESSIONS[stored][0]
+
+
+def compress(data: bytes, stored_as: str = "xz") -> bytes:
+    """The bytes to store for a compressed copy (the manifest keeps the digests of ``data``)."""
+    buf = io.BytesIO()
+    with COMPRESSIONS[stored_as][1](buf, "wb") as fh:
+        fh.write(data)
+    return buf.getvalue()
 
 
 def _sort_key(d: Path) -> tuple[str, int]:
@@ -99,7 +158,14 @@ class StagedSnapshot:
         self.source_id = source_id
         root = paths.raw_dir(source_id)
         root.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+        self.dir = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+        try:
+            self._write(source_id, files)
+        except BaseException:  # disk full half way: no staging folder left behind
+            self.discard()
+            raise
+
+    def _write(self, source_id: str, files: list[RawFile]) -> None:
         entries = []
         for f in files:
             target = self.dir / f.name
