@@ -1,9 +1,12 @@
 """Population denominators: US Census PEP (July 1) and CONAPO mid-year, national and by state.
 
-US 2000–2009 come from the intercensal table ST-EST00INT-01, which has no codes: its rows are
-matched to data/reference/states.csv by ``name`` (the one place we match by name) and any
-unmatched name fails the build. 2010–2019 come from Vintage 2019 and 2020–2024 from Vintage
-2024 (joined by FIPS). Mexico comes from CONAPO's 2023 projections (``pob_mid_year``, Total).
+US 2000–2009 come from the intercensal table ST-EST00INT-01 and 2010–2019 from the 2010–2020
+intercensal table NST-EST2020INT-POP (revised to fit both the 2010 and the 2020 Census, so the
+step into Vintage 2024 at 2020 is real growth, not a change of estimate series); 2020–2024 come
+from Vintage 2024 (joined by FIPS). The two intercensal tables have no codes: their rows are
+matched to data/reference/states.csv by ``name`` (the only files matched by name) and any
+unmatched name fails the build. Mexico comes from CONAPO's 2023 projections (``pob_mid_year``,
+Total).
 
 CONAPO publishes only xlsx workbooks by single year of age; the project uses a reshaped CSV of
 them. ``fetch`` therefore downloads the three Census files and carries the CONAPO file over,
@@ -11,6 +14,8 @@ byte for byte, from the previous snapshot.
 """
 
 from __future__ import annotations
+
+import io
 
 import pandas as pd
 
@@ -22,15 +27,21 @@ SOURCE_ID = "population"
 BASE_URL = "https://www2.census.gov/programs-surveys/popest"
 CENSUS_FILES = {  # snapshot name -> path under BASE_URL
     "st-est00int-01.csv": "tables/2000-2010/intercensal/state/st-est00int-01.csv",
-    "nst-est2019-alldata.csv": "datasets/2010-2019/national/totals/nst-est2019-alldata.csv",
+    "nst-est2020int-pop.xlsx": "tables/2010-2020/intercensal/national/nst-est2020int-pop.xlsx",
     "NST-EST2024-ALLDATA.csv": "datasets/2020-2024/state/totals/NST-EST2024-ALLDATA.csv",
 }
-ALLDATA_YEARS = {"nst-est2019-alldata.csv": range(2010, 2020), "NST-EST2024-ALLDATA.csv": range(2020, 2025)}
+ALLDATA_YEARS = {"NST-EST2024-ALLDATA.csv": range(2020, 2025)}
 INTERCENSAL = "st-est00int-01.csv"
 INTERCENSAL_YEARS = {col: 1998 + col for col in range(2, 12)}  # column position -> July 1 year (2000–2009)
+INTERCENSAL_2010 = "nst-est2020int-pop.xlsx"
+INTERCENSAL_2010_YEARS = {col: 2008 + col for col in range(2, 12)}  # column position -> July 1 year (2010–2019)
 INTERCENSAL_SKIP = {"Northeast", "Midwest", "South", "West"}  # Census regions, not geos
 CONAPO = "conapo_pob_ent_gender_1950_2070.csv"
 CONAPO_YEARS, CONAPO_PROJECTED_FROM = range(1990, 2031), 2020
+US_SERIES, MX_SERIES = f"{SOURCE_ID}.us_resident", f"{SOURCE_ID}.mx_mid_year"
+# Ids the dashboard and notebooks used before the rename ("total" read as national only, but the
+# series hold every state too); etl.load still answers them.
+RENAMED_SERIES = {f"{SOURCE_ID}.us_total": US_SERIES, f"{SOURCE_ID}.mx_total": MX_SERIES}
 
 
 def fetch(ctx) -> list[RawFile]:
@@ -39,15 +50,16 @@ def fetch(ctx) -> list[RawFile]:
         raise FetchError(f"CONAPO publishes only xlsx; {CONAPO} must come from a previous snapshot, and there is none",
                          source_id=SOURCE_ID)
     entry = ctx.previous.file(CONAPO)
-    content = ctx.previous.path(CONAPO).read_bytes()
+    content = ctx.previous.read_bytes(CONAPO)  # the publisher's bytes, even if stored compressed
     carried = RawFile(CONAPO, content, entry["url"], entry["accessed_at"], content_type=entry.get("content_type"))
     return files + [carried]
 
 
 def transform(snapshot) -> pd.DataFrame:
-    us = pd.concat([_intercensal(snapshot), *(_alldata(snapshot, n, y) for n, y in ALLDATA_YEARS.items())])
-    us = us.assign(series_id=f"{SOURCE_ID}.us_total", flag=None)
-    mx = _conapo(snapshot).assign(series_id=f"{SOURCE_ID}.mx_total")
+    us = pd.concat([_intercensal(snapshot), _intercensal_2010(snapshot),
+                    *(_alldata(snapshot, n, y) for n, y in ALLDATA_YEARS.items())])
+    us = us.assign(series_id=US_SERIES, flag=None)
+    mx = _conapo(snapshot).assign(series_id=MX_SERIES)
     out = pd.concat([us, mx], ignore_index=True)
     out["date"] = pd.to_datetime(out["year"].astype(str) + "-01-01")
     out = out.assign(unit="persons", source_id=SOURCE_ID)
@@ -83,19 +95,55 @@ def _intercensal(snapshot) -> pd.DataFrame:
     rows = raw.iloc[start:]
     rows = rows[rows[2].str.replace(",", "").str.strip().str.isdigit()]
     names = rows[0].str.strip().str.lstrip(".")
-    rows = rows[~names.isin(INTERCENSAL_SKIP)]
+    return _by_name(snapshot, INTERCENSAL, rows, names, INTERCENSAL_YEARS)
+
+
+def _by_name(snapshot, name: str, rows: pd.DataFrame, names: pd.Series, years: dict[int, int]) -> pd.DataFrame:
+    """Rows of a table without codes, matched to the reference states by name; every US geo
+    (the US, 50 states, DC, Puerto Rico) must have exactly one row."""
+    keep = ~names.isin(INTERCENSAL_SKIP)
+    rows, names = rows[keep], names[keep]
     us_states = states()[states()["country"] == "US"]
     by_name = {"United States": "US", **dict(zip(us_states["name"], us_states["iso_3166_2"]))}
-    geo = names[rows.index].map(by_name)
+    geo = names.map(by_name)
     if geo.isna().any():
-        raise _fail(snapshot, INTERCENSAL, f"unmatched area name(s) {sorted(names[geo[geo.isna()].index])} "
-                                           "(not in data/reference/states.csv)")
+        raise _fail(snapshot, name, f"unmatched area name(s) {sorted(names[geo.isna()])} "
+                                    "(not in data/reference/states.csv)")
     missing = sorted(set(by_name.values()) - set(geo))
     if missing:
-        raise _fail(snapshot, INTERCENSAL, f"no data row for {missing}")
-    long = rows[list(INTERCENSAL_YEARS)].assign(geo=geo).melt(id_vars="geo", var_name="col", value_name="value")
-    return pd.DataFrame({"geo": long["geo"], "year": long["col"].map(INTERCENSAL_YEARS),
-                         "value": _numbers(snapshot, INTERCENSAL, long["value"])})
+        raise _fail(snapshot, name, f"no data row for {missing}")
+    if geo.duplicated().any():
+        raise _fail(snapshot, name, f"more than one row for {sorted(set(geo[geo.duplicated()]))}")
+    long = rows[list(years)].assign(geo=geo.to_numpy()).melt(id_vars="geo", var_name="col", value_name="value")
+    return pd.DataFrame({"geo": long["geo"], "year": long["col"].map(years),
+                         "value": _numbers(snapshot, name, long["value"])})
+
+
+def _intercensal_2010(snapshot) -> pd.DataFrame:
+    """NST-EST2020INT-POP: a title row, a two-row header (July 1 2010 … 2019 in columns 3–12
+    under "Population Estimate (as of July 1)"), dotted state names, footnote rows."""
+    name = INTERCENSAL_2010
+    try:
+        raw = pd.read_excel(io.BytesIO(snapshot.read_bytes(name)), header=None, dtype=object)
+    except (OSError, ValueError, KeyError) as exc:  # missing file; not an xlsx workbook
+        raise _fail(snapshot, name, f"cannot read the workbook ({type(exc).__name__}: {exc})") from exc
+    header = raw.index[raw[0].astype(str).str.strip() == "Geographic Area"]
+    years_row = header[0] + 1 if len(header) else None
+    if years_row is None or years_row not in raw.index or raw.shape[1] < 12 or [
+            _year(raw.at[years_row, c]) for c in INTERCENSAL_2010_YEARS] != list(INTERCENSAL_2010_YEARS.values()):
+        raise _fail(snapshot, name, "expected a 'Geographic Area' header with July 1 2010 … 2019 in columns 3–12 "
+                                    "of the row below it")
+    rows = raw.iloc[years_row + 1:]
+    rows = rows[pd.to_numeric(rows[2], errors="coerce").notna() & rows[0].notna()]
+    names = rows[0].astype(str).str.strip().str.lstrip(".")
+    return _by_name(snapshot, name, rows, names, INTERCENSAL_2010_YEARS)
+
+
+def _year(cell) -> int | None:
+    try:
+        return int(float(str(cell).strip()))
+    except ValueError:
+        return None
 
 
 def _intercensal_header_end(raw: pd.DataFrame) -> int | None:
