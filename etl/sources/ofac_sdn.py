@@ -167,13 +167,19 @@ def _points(f: _File, month: date, addresses: list[_File]) -> list[dict]:
     return rows
 
 
+def _cache_key(f: _File) -> str:
+    """The manifest's md5 (a snapshot file never changes); size and mtime where a manifest has none."""
+    stat = f.path.stat()
+    return f.md5 or f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def _narcotics(f: _File) -> pd.DataFrame:
-    return _read_narcotics(str(f.path), f.md5, f.stored_as, f.name, f.url)
+    return _read_narcotics(str(f.path), _cache_key(f), f.stored_as, f.name, f.url)
 
 
 @lru_cache(maxsize=32)
-def _read_narcotics(path: str, md5: str, stored_as: str | None, name: str, url: str | None) -> pd.DataFrame:
-    """The list's narcotics-programme records (``md5`` keys the cache: a snapshot file never changes)."""
+def _read_narcotics(path: str, key: str, stored_as: str | None, name: str, url: str | None) -> pd.DataFrame:
+    """The list's narcotics-programme records (``key``, the file's md5, keys the cache)."""
     df = _read(Path(path), SDN_FIELDS, stored_as, name, url)
     df["tags"] = df["program"].str.split("] [", regex=False).map(lambda t: frozenset(s.strip("[] ") for s in t))
     if df.empty or not df["tags"].map(bool).any():
@@ -186,11 +192,11 @@ def _read_narcotics(path: str, md5: str, stored_as: str | None, name: str, url: 
 
 
 def _mexico_addresses(f: _File) -> frozenset[str]:
-    return _read_mexico_addresses(str(f.path), f.md5, f.stored_as, f.name, f.url)
+    return _read_mexico_addresses(str(f.path), _cache_key(f), f.stored_as, f.name, f.url)
 
 
 @lru_cache(maxsize=32)
-def _read_mexico_addresses(path: str, md5: str, stored_as: str | None, name: str, url: str | None) -> frozenset[str]:
+def _read_mexico_addresses(path: str, key: str, stored_as: str | None, name: str, url: str | None) -> frozenset[str]:
     df = _read(Path(path), ADD_FIELDS, stored_as, name, url)
     return frozenset(df.loc[df["country"] == MEXICO, "ent_num"])
 
