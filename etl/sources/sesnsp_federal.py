@@ -7,8 +7,9 @@ makes one series per (CONCEPTO, TIPO) row of the publisher's catalogue plus the 
 states are joined by INEGI code, and ``MX`` is the sum of the 32 states. The 33rd entity,
 ``EXTRANJERO`` (abroad, no INEGI code), is left out of the table and of MX. Months after the
 cut-off are empty in the file and produce no row. SESNSP marks no month as suppressed, so a
-blank cell anywhere is "not published": the state-month is dropped, and MX is written only for
-months in which all 32 states have a value (a partial sum would read as a fall).
+blank cell anywhere is "not published": the state-month is dropped, a total is written only when
+all its rows are there, and MX only for months in which all 32 states have a value (a partial
+sum would read as a fall).
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ ROWS = {
     ("LEY FEDERAL CONTRA LA DELINCUENCIA ORGANIZADA (L.F.C.D.O.)", "OTROS DELITOS PREVISTOS EN LA L.F.C.D.O."):
         "lfcdo_otros",
 }
-# Totals a reader asks for: suffix -> the rows it sums (None: every row of the file).
+# Rows SESNSP added to the catalogue later: absent (not blank) before this year.
+FIRST_YEAR = {"lgmde": 2019, "hidrocarburos": 2019}
+# Totals a reader asks for: suffix -> the rows it sums. A total is written only for state-months
+# that have every one of its rows (of that year), so a file missing a row never gives a low total.
 TOTALS = {
     "contra_salud": [s for s in ROWS.values() if s.startswith("contra_salud_")],
     "lfcdo": ["lfcdo_contra_salud", "lfcdo_otros"],
-    "total": None,
+    "total": list(ROWS.values()),
 }
 ABROAD = "EXTRANJERO"  # SESNSP's 33rd entity: cases of crimes committed abroad; it has no INEGI code
 COLUMNS = ["AÑO", "INEGI", "ENTIDAD", "CONCEPTO", "TIPO"]
@@ -164,8 +168,7 @@ def _by_state(df: pd.DataFrame, name: str, url: str | None) -> pd.DataFrame:
 
 
 def _with_totals_and_national(rows: pd.DataFrame) -> pd.DataFrame:
-    totals = [_total(rows if members is None else rows[rows["suffix"].isin(members)], suffix)
-              for suffix, members in TOTALS.items()]
+    totals = [_total(rows[rows["suffix"].isin(members)], members, suffix) for suffix, members in TOTALS.items()]
     states = pd.concat([rows, *totals], ignore_index=True)
     national = states.groupby(["suffix", "date"], as_index=False).agg(value=("value", "sum"), n=("geo", "nunique"))
     national = national[national["n"] == N_STATES].drop(columns="n").assign(geo="MX")
@@ -176,12 +179,8 @@ def _with_totals_and_national(rows: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _total(rows: pd.DataFrame, suffix: str) -> pd.DataFrame:
-    """A total per state and month, written only where none of its rows is blank that month.
-
-    Rows that exist only from 2019 (hydrocarbons, electoral-crimes law) are absent before then,
-    not blank: a state-month is complete when it has every row the state has in that year."""
+def _total(rows: pd.DataFrame, members: list[str], suffix: str) -> pd.DataFrame:
+    """Sum of ``members`` per state and month, where none of them is blank or absent that month."""
     g = rows.groupby(["geo", "date"], as_index=False).agg(value=("value", "sum"), n=("suffix", "nunique"))
-    per_year = rows.assign(year=rows["date"].dt.year).groupby(["geo", "year"])["suffix"].nunique()
-    expected = per_year.reindex(pd.MultiIndex.from_arrays([g["geo"], g["date"].dt.year])).to_numpy()
-    return g.loc[g["n"] == expected, ["geo", "date", "value"]].assign(suffix=suffix)
+    expected = {y: sum(FIRST_YEAR.get(m, 0) <= y for m in members) for y in g["date"].dt.year.unique()}
+    return g.loc[g["n"] == g["date"].dt.year.map(expected), ["geo", "date", "value"]].assign(suffix=suffix)
