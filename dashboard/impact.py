@@ -1,192 +1,590 @@
-"""The Impact page's work, pure: run the "did it change?" analyses for one selection and
-turn the results into figure specs and plain-language tables."""
+"""The Impact page's work, pure: which series it offers (from metadata), the "did it change?"
+analyses for one selection, and their figures and tables in the reader's language.
+
+Nothing here names a source or a series: the choices come from ``store.series_meta()`` (and the
+registry's panels, for each series' geography kind), the defaults, aliases of older links and
+the donor-pool rule from ``impact_defaults.toml``. Every word a reader sees comes from the
+catalogs (``impact.po`` for the page, ``analysis.po`` for the analyses' caveats).
+"""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dashboard import store
 from dashboard.analysis import (
-    ITSResult, PlaceboResult, PreparedSeries, WindowComparison, before_after, fit_its, lagged_xcorr, placebo_test,
-    prepare,
+    AnalysisError, ITSResult, Note, PlaceboResult, PreparedSeries, SynthResult, Verdict, WindowComparison,
+    before_after, decide, fit_its, lagged_xcorr, placebo_test, prepare, synthetic_control,
 )
+from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
+from dashboard.analysis.verdict import overlapping
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE
+from dashboard.i18n import month, number, percent, t
+from etl import vocabulary
+from etl.reference import geo_table
 
-# key -> (series id, label, which geography list applies)
-SERIES = {
-    "sesnsp": ("sesnsp_homicide.homicidio_doloso", "Homicide victims (SESNSP)", "mx"),
-    "sesnsp_firearm": ("sesnsp_homicide.homicidio_doloso_firearm", "Firearm homicide victims (SESNSP)", "mx"),
-    "inegi": ("inegi_homicide.homicides", "Homicide deaths (INEGI)", "mx"),
-    "fentanyl_lbs": ("cbp_seizures.fentanyl_lbs", "Fentanyl seized, lbs (CBP)", "cbp"),
-    "fentanyl_events": ("cbp_seizures.fentanyl_events", "Fentanyl seizure events (CBP)", "cbp"),
-    "meth_lbs": ("cbp_seizures.methamphetamine_lbs", "Methamphetamine seized, lbs (CBP)", "cbp"),
-    "cocaine_lbs": ("cbp_seizures.cocaine_lbs", "Cocaine seized, lbs (CBP)", "cbp"),
-    "od_all": ("cdc_vsrr_overdose.all_drugs", "Overdose deaths, all drugs (CDC)", "us"),
-    "od_synthetic": ("cdc_vsrr_overdose.synthetic_opioids", "Synthetic-opioid deaths (CDC)", "us"),
-}
-DEFAULT_GEO = {"mx": "MX", "cbp": "CBP-SWB", "us": "US"}
-PLACEBO_MIN_SIDE = {"monthly": 12, "annual": 4}  # points a placebo date needs on each side
+DEFAULTS_PATH = Path(__file__).with_name("impact_defaults.toml")
+CF_BAND = "rgba(44,160,44,0.15)"
+OVERLAP_COLOR = "#888"
+PAGE_NOTES = {"window_rounded"}
+OVERLAPS_NAMED = 3  # the verdict names the nearest overlapping milestones, then counts the rest  # caveats the page itself raises (catalog: impact.note.<code>)
+
+
+# ---------------------------------------------------------------- metadata
+
+
+@lru_cache(maxsize=1)
+def defaults() -> dict:
+    with DEFAULTS_PATH.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass(frozen=True)
+class SeriesChoice:
+    id: str
+    source_id: str
+    title: str
+    title_es: str
+    unit: str
+    frequency: str
+
+
+def _analysable(meta: dict) -> bool:
+    freq = meta["frequency"]
+    return (freq in PERIOD_MONTHS or freq in OVERLAPPING) and meta["unit"] not in defaults()["exclude"]["units"]
+
+
+def series_choices() -> dict[str, SeriesChoice]:
+    """Every series the page can analyse, in metadata order."""
+    out = {}
+    for sid, m in store.series_meta().items():
+        if _analysable(m):
+            out[sid] = SeriesChoice(sid, m["source_id"], m["title"], m.get("title_es") or m["title"], m["unit"],
+                                    m["frequency"])
+    return out
+
+
+def series_label(series_id: str, lang: str) -> str:
+    c = series_choices()[series_id]
+    return c.title_es if lang == "es" else c.title
+
+
+def resolve_series(value: str) -> str | None:
+    """A series id, or the short name an older link used; None when neither."""
+    choices = series_choices()
+    value = defaults()["aliases"].get(value, value)
+    return value if value in choices else None
+
+
+@lru_cache(maxsize=1)
+def _geo_rows() -> pd.DataFrame:
+    return geo_table().set_index("geo")
+
+
+def geo_label(code: str, lang: str) -> str:
+    rows = _geo_rows()
+    if code not in rows.index:
+        return code
+    row = rows.loc[code]
+    return (row.get("name_es") or row["name"]) if lang == "es" else row["name"]
+
+
+def _registry_kind(series_id: str) -> str | None:
+    try:
+        from dashboard import registry
+
+        spec = registry.series_specs().get(series_id)
+        return registry.panel(spec.panel).geo_kind if spec else None
+    except (ImportError, ValueError, KeyError, StopIteration):  # registry absent or mid-edit: infer below
+        return None
+
+
+@lru_cache(maxsize=64)
+def _geos_in_data(series_id: str, token: int) -> tuple[str, ...]:
+    frame = store.series_all(series_id)
+    return tuple(frame["geo"].dropna().unique())
+
+
+def geos_in_data(series_id: str) -> tuple[str, ...]:
+    return _geos_in_data(series_id, store.catalog_token())
+
+
+def geo_kind(series_id: str) -> str:
+    """The series' geography kind: its registry panel's, else inferred from its geographies."""
+    kind = _registry_kind(series_id)
+    if kind:
+        return kind
+    present = set(geos_in_data(series_id))
+    rows = _geo_rows().reindex(sorted(present))
+    if rows["kind"].isin(["cbp_region", "cbp_aor"]).any():
+        return "cbp"
+    countries = set(rows["country"].dropna())
+    return "mx" if countries == {"MX"} else "us" if countries == {"US"} else "country"
+
+
+def geo_options(series_id: str, lang: str) -> list[tuple[str, str]]:
+    """(code, label) of the geographies the series has, national first."""
+    present = set(geos_in_data(series_id))
+    kind = geo_kind(series_id)
+    listed = [c for c, _ in store.geo_options().get(kind, [])]
+    codes = [c for c in listed if c in present] + sorted(present - set(listed))
+    nationwide = kind == "cbp"
+    return [(c, t("impact.geo.nationwide", lang) if nationwide and c == "US" else geo_label(c, lang)) for c in codes]
+
+
+def default_geo(series_id: str) -> str:
+    options = [c for c, _ in geo_options(series_id, "en")]
+    preferred = defaults()["default_geo"].get(geo_kind(series_id))
+    return preferred if preferred in options else options[0]
+
+
+def donor_pool(series_id: str, geo: str) -> list[str]:
+    """The other units of the treated unit's kind and country that the series covers (empty for
+    national series and kinds without a comparable pool)."""
+    rows = _geo_rows()
+    if geo not in rows.index or rows.loc[geo, "kind"] not in defaults()["synthetic_control"]["donor_kinds"]:
+        return []
+    kind, country = rows.loc[geo, "kind"], rows.loc[geo, "country"]
+    present = set(geos_in_data(series_id))
+    same = rows[(rows["kind"] == kind) & (rows["country"] == country)].index
+    return sorted(g for g in same if g in present and g != geo)
+
+
+def load_series(series_id: str, geo: str) -> tuple[pd.Series, str]:
+    rows = store.series(series_id, geo)
+    return rows.set_index("date")["value"].dropna().astype(float), series_choices()[series_id].frequency
+
+
+def _convert(frequency: str) -> str | None:
+    # CDC's 12-month-ending sums overlap: analyse the non-overlapping calendar-year totals.
+    return "yoy" if frequency in OVERLAPPING else None
+
+
+def _panel(series_id: str, geos: list[str], frequency: str) -> pd.DataFrame:
+    frame = store.series_all(series_id)
+    frame = frame[frame["geo"].isin(geos)].dropna(subset=["value"])
+    cols = {}
+    for g, part in frame.groupby("geo"):
+        cols[g] = prepare(part.set_index("date")["value"].astype(float), frequency, _convert(frequency)).series
+    return pd.DataFrame(cols)
+
+
+# ---------------------------------------------------------------- analyses
 
 
 @dataclass
 class ImpactResult:
-    figure: dict
-    table: pd.DataFrame
-    caveats: list[str] = field(default_factory=list)
-    conversion: str | None = None
-    prepared: PreparedSeries | None = None  # the analysed series and the results, for reuse (findings)
-    windows: WindowComparison | None = None
-    its: ITSResult | None = None
-    placebo: PlaceboResult | None = None
+    series_id: str
+    geo: str
+    milestone_id: str
+    window: int
+    gap: int
+    prepared: PreparedSeries
+    windows: WindowComparison
+    its: ITSResult
+    placebo: PlaceboResult
+    synth: SynthResult | None
+    synth_status: Note  # ("used", {...}) | ("national", {}) | ("failed", {"code": ...})
+    verdict: Verdict
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def conversion(self) -> str | None:
+        return self.prepared.conversion
 
 
-def load_series(key: str, geo: str) -> tuple[pd.Series, str]:
-    series_id = SERIES[key][0]
-    rows = store.series(series_id, geo)
-    frequency = store.series_meta()[series_id]["frequency"]
-    return rows.set_index("date")["value"].dropna().astype(float), frequency
+def run(series_id: str, geo: str, milestone_id: str, window: int = 12, gap: int = 0) -> ImpactResult:
+    """Windows, the count model, placebo dates, the synthetic control (states) and the verdict."""
+    return _run(series_id, geo, milestone_id, int(window), int(gap), store.catalog_token(), store.milestones_token())
 
 
-def run(key: str, geo: str, milestone_id: str, window: int = 12, gap: int = 0) -> ImpactResult:
-    """Windows, interrupted time series and placebo test for one series and milestone."""
+@lru_cache(maxsize=32)
+def _run(series_id: str, geo: str, milestone_id: str, window: int, gap: int, _data: int, _ms: int) -> ImpactResult:
     ms = store.milestones()
     when = pd.Timestamp(ms.loc[ms["id"] == milestone_id, "date"].iloc[0])
-    title = ms.loc[ms["id"] == milestone_id, "title_en"].iloc[0]
-    y, frequency = load_series(key, geo)
-    # CDC's 12-month-ending sums overlap: analyse the non-overlapping calendar-year totals.
-    convert = "yoy" if frequency == "monthly_12m_ending" else None
-    caveats = []
-    if convert:
-        caveats.append("CDC publishes 12-month-ending sums, which overlap month to month; the analysis uses the "
-                       "non-overlapping calendar-year totals (December values) instead, so it has few points.")
-    prepared = prepare(y, frequency, convert)
-    freq = prepared.frequency
-    # An annual series needs whole years on each side: at least one.
-    window_months = window if freq == "monthly" else max(12, window // 12 * 12)
-    windows = before_after(prepared.series, when, frequency=freq, window_months=window_months, gap_months=gap)
-    its = fit_its(prepared.series, when, frequency=freq)
-    placebo = placebo_test(prepared.series, when, frequency=freq,
-                           min_side_points=PLACEBO_MIN_SIDE[freq], exclusion_months=12)
-    caveats += [w for w in (*prepared.warnings, *windows.warnings, *its.warnings, *placebo.warnings)
-                if w not in caveats]
-    caveats.append("A change after a milestone is not proof the milestone caused it: other events, reporting "
-                   "changes and trends that bend for other reasons can produce the same pattern.")
-    table = results_table(windows, its, placebo, SERIES[key][1])
-    fig = impact_figure(prepared.series, its, when, title, SERIES[key][1], store.geo_name(geo))
-    return ImpactResult(fig, table, caveats, convert, prepared, windows, its, placebo)
+    y, frequency = load_series(series_id, geo)
+    if y.empty:
+        raise AnalysisError("no_data", f"{series_id} has no data for {geo}")
+    prepared = prepare(y, frequency, _convert(frequency))
+    freq, period = prepared.frequency, prepared.period_months
+    # Longer-period data needs whole periods: a 6-month window on annual data is one year.
+    span = max(period, window // period * period)
+    wash = gap // period * period
+    windows = before_after(prepared.series, when, frequency=freq, window_months=span, gap_months=wash)
+    its = fit_its(prepared.series, when, frequency=freq, window_months=span, gap_months=wash)
+    placebo = placebo_test(prepared.series, when, frequency=freq, window_months=span, gap_months=wash)
+    synth, status = None, ("national", {})
+    donors = donor_pool(series_id, geo)
+    if donors:
+        try:
+            synth = synthetic_control(_panel(series_id, [geo, *donors], frequency), geo, when, frequency=freq,
+                                      window_months=span, gap_months=wash)
+            status = ("used", {"n": len(synth.donors)})
+        except AnalysisError as exc:
+            status = ("failed", {"code": exc.code, **exc.params})
+    overlaps = overlapping(ms[["id", "date"]], its, milestone_id)
+    verdict = decide(its, placebo, synth, overlaps)
+    notes = []
+    if span != window or wash != gap:
+        notes.append(("window_rounded", {"window": span, "gap": wash, "period": period}))
+    for n in (*prepared.warnings, *windows.warnings, *its.warnings, *placebo.warnings,
+              *(synth.warnings if synth else ())):
+        if n not in notes:
+            notes.append(n)
+    return ImpactResult(series_id, geo, milestone_id, span, wash, prepared, windows, its, placebo, synth, status,
+                        verdict, notes)
 
 
-def _fmt(v: float | None, digits: int = 1) -> str:
-    return "—" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
+# ---------------------------------------------------------------- words
 
 
-def results_table(windows, its, placebo, label: str) -> pd.DataFrame:
-    lc, sc = its.level_change, its.slope_change
-    pct = f"{windows.pct_change:+.1f}%" if windows.pct_change is not None else "—"
-    return pd.DataFrame([
-        {"measure": f"Mean before ({windows.n_before} points)", "estimate": _fmt(windows.mean_before),
-         "interval": "", "p_value": ""},
-        {"measure": f"Mean after ({windows.n_after} points)", "estimate": _fmt(windows.mean_after),
-         "interval": "", "p_value": ""},
-        {"measure": "Difference (after − before)", "estimate": f"{_fmt(windows.difference)} ({pct})",
-         "interval": "", "p_value": ""},
-        {"measure": "Level change at the milestone (ITS)", "estimate": _fmt(lc.estimate),
-         "interval": f"{_fmt(lc.ci_low)} to {_fmt(lc.ci_high)}", "p_value": f"{lc.p_value:.3f}"},
-        {"measure": f"Slope change ({its.slope_unit})", "estimate": _fmt(sc.estimate, 2),
-         "interval": f"{_fmt(sc.ci_low, 2)} to {_fmt(sc.ci_high, 2)}", "p_value": f"{sc.p_value:.3f}"},
-        {"measure": f"Placebo: share of {placebo.n_placebos} other dates with a level change at least as large",
-         "estimate": f"{placebo.rank_fraction:.0%}", "interval": "", "p_value": f"{placebo.p_value:.3f}"},
-    ])
+def signed_pct(v: float, lang: str, digits: int = 1) -> str:
+    text = percent(v, lang, digits)
+    return ("+" + text) if v > 0 else text.replace("-", "−")
 
 
-def impact_figure(y: pd.Series, its, when: pd.Timestamp, title: str, label: str, geo_name: str) -> dict:
-    traces = [
-        {"type": "scatter", "x": y.index, "y": y.values, "mode": "lines+markers", "name": label,
-         "line": {"color": PALETTE[0], "width": 1.5}, "marker": {"size": 3}},
-        {"type": "scatter", "x": its.fitted_pre.index, "y": its.fitted_pre.values, "mode": "lines",
-         "name": "Fitted before", "line": {"color": PALETTE[2], "width": 3}},
-        {"type": "scatter", "x": its.fitted_post.index, "y": its.fitted_post.values, "mode": "lines",
-         "name": "Fitted after", "line": {"color": PALETTE[1], "width": 3}},
-        {"type": "scatter", "x": its.counterfactual.index, "y": its.counterfactual.values, "mode": "lines",
-         "name": "Counterfactual (pre-trend extended)", "line": {"color": PALETTE[2], "width": 2, "dash": "dash"}},
-    ]
-    layout = {
-        "title": {"text": f"{label} — {geo_name}: around “{title}”", "x": 0.01, "font": {"size": 16}},
-        "font": {"family": FONT, "size": 12}, "height": 420, "plot_bgcolor": "#fff",
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 70},
-        "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
-        "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"gridcolor": "#eee", "rangemode": "tozero"},
-        "shapes": [{"type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
-                    "line": {"color": HIGHLIGHT_COLOR, "width": 2}}],
-        "annotations": [{"x": when, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                         "text": f"<b>{title}</b>", "font": {"color": HIGHLIGHT_COLOR}}],
+def signed_num(v: float, lang: str) -> str:
+    text = number(v, lang)
+    return ("+" + text) if v > 0 else text.replace("-", "−")
+
+
+def unit_label(series_id: str, lang: str) -> str:
+    term = vocabulary.units().get(series_choices()[series_id].unit)
+    return "" if term is None else (term.label_es if lang == "es" else term.label)
+
+
+def period_label(date: pd.Timestamp, frequency: str, lang: str) -> str:
+    if frequency == "annual":
+        return str(date.year)
+    if frequency == "half_yearly":
+        return t("impact.period.half", lang, half=str(1 + (date.month - 1) // 6), year=str(date.year))
+    return month(date, lang)
+
+
+def span_label(start: pd.Timestamp, end_exclusive: pd.Timestamp, frequency: str, lang: str) -> str:
+    last = end_exclusive - pd.DateOffset(months=PERIOD_MONTHS[frequency])
+    a, b = period_label(start, frequency, lang), period_label(last, frequency, lang)
+    return a if a == b else t("impact.span", lang, start=a, end=b)
+
+
+def milestone_title(milestone_id: str, lang: str) -> str:
+    ms = store.milestones().set_index("id")
+    return ms.loc[milestone_id, "title_es" if lang == "es" else "title_en"]
+
+
+def note_text(n: Note, lang: str, frequency: str = "monthly") -> str:
+    """A caveat code in words: ``analysis.warning.<code>`` (page-only codes: ``impact.note.<code>``)."""
+    code, params = n
+    key = f"impact.note.{code}" if code in PAGE_NOTES else f"analysis.warning.{code}"
+    params = dict(params)
+    for k, v in params.items():
+        if isinstance(v, pd.Timestamp):
+            params[k] = period_label(v, frequency, lang)
+        elif k in ("lb_p", "adf_p", "min_p"):
+            params[k] = number(v, lang, 2)
+        elif k == "side":
+            params[k] = t(f"impact.side.{v}", lang)
+    return t(key, lang, **params)
+
+
+def error_text(exc: Exception, lang: str) -> str:
+    if isinstance(exc, AnalysisError):
+        params = {k: (month(v, lang) if isinstance(v, pd.Timestamp) else v) for k, v in exc.params.items()}
+        return t(f"analysis.error.{exc.code}", lang, **params)
+    return t("impact.error.generic", lang, detail=str(exc))
+
+
+def verdict_text(r: ImpactResult, lang: str) -> str:
+    """The verdict, first: one plain sentence, plus the space-placebo and overlap sentences."""
+    v, p = r.verdict, r.verdict.params
+    per = t(f"impact.per.{r.its.period_unit}", lang)
+    words = {
+        "pct": percent(p["pct"], lang, 1), "signed": signed_pct(r.its.change.pct, lang), "low": signed_pct(p["pct_low"], lang), "high": signed_pct(p["pct_high"], lang),
+        "count": number(abs(p["per_period"]), lang), "unit": unit_label(r.series_id, lang), "per": per,
+        "share": percent(p.get("share", float("nan")), lang), "n": str(p["n_placebos"]),
+        "rank": str(p.get("rank", "")), "n_dates": str(p.get("n_dates", "")),
+        "milestone": milestone_title(r.milestone_id, lang),
     }
+    s = r.synth
+    if s is not None:
+        words.update(geo=geo_label(r.geo, lang), space_pct=signed_pct(s.effect_pct, lang), space_rank=str(s.rank),
+                     n_units=str(s.n_units))
+    key = v.code
+    if key == "untestable" and not p["n_placebos"]:
+        key = "untestable_none"
+    elif p["basis"] == "space":
+        key += "_space"
+    out = [t(f"impact.verdict.{key}", lang, **words)]
+    if s is not None and p["basis"] != "space":
+        out.append(t("impact.verdict.space", lang, **words))
+    elif s is None and r.synth_status[0] == "national":
+        out.append(t("impact.verdict.no_pool", lang))
+    if v.overlaps:
+        shown = v.overlaps[:OVERLAPS_NAMED]
+        names = ", ".join(f"“{milestone_title(m, lang)}”" for m in shown)
+        more = len(v.overlaps) - len(shown)
+        out.append(t("impact.verdict.overlap_more" if more else "impact.verdict.overlap", lang, names=names,
+                     more=str(more)))
+    return " ".join(out)
+
+
+def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
+    """The numbers under the verdict, in the reader's language (columns: measure, estimate, interval, p)."""
+    w, its, pl, freq = r.windows, r.its, r.placebo, r.its.frequency
+    c = its.change
+    unit = unit_label(r.series_id, lang)
+    per = t(f"impact.per.{its.period_unit}", lang)
+    to = t("impact.to", lang)
+
+    def p(v: float) -> str:
+        return "< 0.001" if v < 0.001 else number(v, lang, 3)
+
+    def mean_row(key, mean, start, end, n):
+        return {"measure": t(key, lang, span=span_label(start, end, freq, lang), n=str(n)),
+                "estimate": number(mean, lang), "interval": "", "p": ""}
+
+    rows = [
+        mean_row("impact.row.mean_before", w.mean_before, w.before_start, w.before_end, w.n_before),
+        mean_row("impact.row.mean_after", w.mean_after, w.after_start, w.after_end, w.n_after),
+        {"measure": t("impact.row.difference", lang),
+         "estimate": f"{signed_num(w.difference, lang)} ({signed_pct(w.pct_change / 100, lang) if w.pct_change is not None else '—'})",
+         "interval": "", "p": ""},
+        {"measure": t("impact.row.step", lang), "estimate": signed_pct(c.pct, lang),
+         "interval": f"{signed_pct(c.pct_low, lang)} {to} {signed_pct(c.pct_high, lang)}", "p": p(c.p_value)},
+        {"measure": t("impact.row.step_count", lang, unit=unit, per=per), "estimate": signed_num(c.per_period, lang),
+         "interval": f"{signed_num(c.per_period_low, lang)} {to} {signed_num(c.per_period_high, lang)}", "p": ""},
+    ]
+    if its.bend is not None:
+        b = its.bend
+        rows.append({"measure": t("impact.row.bend", lang), "estimate": signed_pct(np.expm1(b.estimate), lang),
+                     "interval": f"{signed_pct(np.expm1(b.ci_low), lang)} {to} {signed_pct(np.expm1(b.ci_high), lang)}",
+                     "p": p(b.p_value)})
+    if pl.n_placebos:
+        rows.append({"measure": t("impact.row.placebo_time", lang, n=str(pl.n_placebos)),
+                     "estimate": t("impact.cell.placebo_time", lang, share=percent(pl.share, lang), rank=str(pl.rank),
+                                   n=str(pl.n_placebos + 1)),
+                     "interval": "", "p": p(pl.p_value)})
+    else:
+        rows.append({"measure": t("impact.row.placebo_time", lang, n="0"), "estimate": t("impact.cell.no_placebo", lang),
+                     "interval": "", "p": ""})
+    if r.synth is not None:
+        s = r.synth
+        rows.append({"measure": t("impact.row.placebo_space", lang, n=str(len(s.donors))),
+                     "estimate": t("impact.cell.placebo_space", lang, pct=signed_pct(s.effect_pct, lang),
+                                   rank=str(s.rank), n=str(s.n_units), rmspe=number(s.pre_rmspe, lang, 1)),
+                     "interval": "", "p": p(s.p_value)})
+    else:
+        code = r.synth_status[0]
+        rows.append({"measure": t("impact.row.placebo_space", lang, n="0"),
+                     "estimate": t(f"impact.cell.synth_{code}", lang), "interval": "", "p": ""})
+    return pd.DataFrame(rows, columns=["measure", "estimate", "interval", "p"])
+
+
+def table_columns(lang: str) -> list[dict]:
+    return [{"name": t(f"impact.col.{c}", lang), "id": c} for c in ("measure", "estimate", "interval", "p")]
+
+
+def caveats(r: ImpactResult, lang: str) -> list[str]:
+    out = [note_text(n, lang, r.its.frequency) for n in r.notes]
+    return out + [t("impact.caveat.not_proof", lang)]
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _layout(title: str, height: int = 420) -> dict:
+    return {"title": {"text": title, "x": 0.01, "font": {"size": 15}}, "font": {"family": FONT, "size": 12},
+            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 60, "b": 80},
+            "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
+            "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"gridcolor": "#eee", "rangemode": "tozero"}}
+
+
+def impact_figure(r: ImpactResult, lang: str) -> dict:
+    """The whole series faint for context, the analysed windows bold, the fit over both windows,
+    and the counterfactual (with its band) over the after window only."""
+    its, y = r.its, r.prepared.series
+    unit = unit_label(r.series_id, lang)
+    label = series_label(r.series_id, lang)
+    fmt = "%{x|%Y}" if its.frequency == "annual" else "%{x|%b %Y}"
+    hover = f"{fmt}: %{{y:,.0f}} {unit}<extra>%{{fullData.name}}</extra>"
+    cf, lo, hi = its.counterfactual, its.counterfactual_low, its.counterfactual_high
+    w = its.windows
+    pre = its.fitted[its.fitted.index < w.pre_end]
+    post = its.fitted[its.fitted.index >= w.post_start]
+    traces = [
+        {"type": "scatter", "x": y.index, "y": y.values, "mode": "lines", "name": t("impact.fig.whole_series", lang),
+         "line": {"color": "#bbb", "width": 1}, "hovertemplate": hover},
+        {"type": "scatter", "x": its.observed.index, "y": its.observed.values, "mode": "markers",
+         "name": t("impact.fig.observed", lang), "marker": {"color": PALETTE[0], "size": 6}, "hovertemplate": hover},
+        {"type": "scatter", "x": pre.index, "y": pre.values, "mode": "lines", "name": t("impact.fig.fitted_before", lang),
+         "line": {"color": PALETTE[2], "width": 3}, "hovertemplate": hover},
+        {"type": "scatter", "x": post.index, "y": post.values, "mode": "lines", "name": t("impact.fig.fitted_after", lang),
+         "line": {"color": PALETTE[1], "width": 3}, "hovertemplate": hover},
+        {"type": "scatter", "x": list(hi.index) + list(lo.index[::-1]), "y": list(hi.values) + list(lo.values[::-1]),
+         "fill": "toself", "fillcolor": CF_BAND, "line": {"width": 0}, "mode": "lines", "hoverinfo": "skip",
+         "name": t("impact.fig.band", lang)},
+        {"type": "scatter", "x": cf.index, "y": cf.values, "mode": "lines", "name": t("impact.fig.counterfactual", lang),
+         "line": {"color": PALETTE[2], "width": 2, "dash": "dash"}, "hovertemplate": hover},
+    ]
+    title = t("impact.fig.title", lang, series=label, geo=geo_label(r.geo, lang),
+              milestone=milestone_title(r.milestone_id, lang))
+    layout = _layout(title)
+    margin = pd.DateOffset(months=max(6, r.window // 2))
+    layout["xaxis"]["range"] = [w.pre_start - margin, w.post_end + margin]
+    layout["yaxis"]["title"] = {"text": unit}
+    visible = y[(y.index >= w.pre_start - margin) & (y.index < w.post_end + margin)]
+    top = max(float(visible.max()) if len(visible) else 0, float(hi.max()) if len(hi) else 0)
+    layout["yaxis"]["range"] = [0, top * 1.1 if top > 0 else 1]
+    ms = store.milestones().set_index("id")
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": w.pre_end, "x1": w.post_start, "y0": 0, "y1": 1,
+               "fillcolor": "rgba(0,0,0,0.06)", "line": {"width": 0}, "layer": "below"}]
+    when = ms.loc[r.milestone_id, "date"]
+    shapes.append({"type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+                   "line": {"color": HIGHLIGHT_COLOR, "width": 2}})
+    notes = [{"x": when, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+              "text": f"<b>{milestone_title(r.milestone_id, lang)}</b>", "font": {"color": HIGHLIGHT_COLOR}}]
+    for i, other in enumerate(r.verdict.overlaps):
+        d = ms.loc[other, "date"]
+        shapes.append({"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+                       "line": {"color": OVERLAP_COLOR, "width": 1, "dash": "dot"}})
+        notes.append({"x": d, "y": 0.93 - 0.06 * (i % 4), "xref": "x", "yref": "paper", "showarrow": False,
+                      "xanchor": "left", "text": milestone_title(other, lang), "font": {"color": OVERLAP_COLOR, "size": 10}})
+    layout["shapes"], layout["annotations"] = shapes, notes
     return {"data": traces, "layout": layout}
 
 
-def xcorr(x_key: str, x_geo: str, y_key: str, y_geo: str, method: str = "difference") -> tuple[dict, list[str], str]:
-    """Lagged cross-correlation figure, warnings and a one-line reading of the peak."""
-    x, fx = load_series(x_key, x_geo)
-    y, fy = load_series(y_key, y_geo)
+def placebo_figure(r: ImpactResult, lang: str) -> dict:
+    """The step at every ordinary date (%), with the milestone's marked: what "shifts this large
+    happen at X% of ordinary dates" means."""
+    pl = r.placebo
+    est = pl.placebo["estimate"] * 100
+    traces = [{"type": "histogram", "x": est, "nbinsx": 30, "marker": {"color": "#9ab"},
+               "name": t("impact.fig.placebo_dates", lang),
+               "hovertemplate": t("impact.fig.placebo_hover", lang) + "<extra></extra>"}]
+    layout = _layout(t("impact.fig.placebo_title", lang, n=str(pl.n_placebos)), height=300)
+    layout["xaxis"] = {"title": {"text": t("impact.fig.placebo_x", lang)}, "gridcolor": "#eee", "ticksuffix": "%"}
+    layout["yaxis"] = {"title": {"text": t("impact.fig.placebo_y", lang)}, "gridcolor": "#eee"}
+    x = pl.real_estimate * 100
+    layout["shapes"] = [{"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "yref": "paper",
+                         "line": {"color": HIGHLIGHT_COLOR, "width": 3}}]
+    layout["annotations"] = [{"x": x, "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                              "text": f"<b>{t('impact.fig.placebo_milestone', lang)}</b>",
+                              "font": {"color": HIGHLIGHT_COLOR}}]
+    layout["showlegend"] = False
+    return {"data": traces, "layout": layout}
+
+
+def synth_figure(r: ImpactResult, lang: str) -> dict:
+    s = r.synth
+    geo = geo_label(r.geo, lang)
+    fmt = "%{x|%Y}" if r.its.frequency == "annual" else "%{x|%b %Y}"
+    hover = f"{fmt}: %{{y:.1f}}<extra>%{{fullData.name}}</extra>"
+    traces = [
+        {"type": "scatter", "x": s.treated_index.index, "y": s.treated_index.values, "mode": "lines+markers",
+         "name": geo, "line": {"color": PALETTE[0], "width": 2}, "hovertemplate": hover},
+        {"type": "scatter", "x": s.synthetic_index.index, "y": s.synthetic_index.values, "mode": "lines",
+         "name": t("impact.fig.synthetic", lang, geo=geo), "line": {"color": PALETTE[1], "width": 2, "dash": "dash"},
+         "hovertemplate": hover},
+    ]
+    layout = _layout(t("impact.fig.synth_title", lang, geo=geo), height=340)
+    layout["yaxis"] = {"title": {"text": t("impact.fig.synth_y", lang)}, "gridcolor": "#eee"}
+    w = r.its.windows
+    layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper", "x0": w.pre_end, "x1": w.post_start,
+                         "y0": 0, "y1": 1, "fillcolor": "rgba(0,0,0,0.06)", "line": {"width": 0}, "layer": "below"}]
+    return {"data": traces, "layout": layout}
+
+
+def synth_weights(r: ImpactResult, lang: str) -> pd.DataFrame:
+    """The donor pool's weights, largest first (the zeros are the rest of the pool)."""
+    s = r.synth
+    return pd.DataFrame({"donor": [geo_label(g, lang) for g in s.weights.index],
+                         "weight": [percent(v, lang, 1) for v in s.weights.values]})
+
+
+def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
+          method: str = "difference") -> tuple[dict, list[str], str]:
+    """Lagged cross-correlation figure, warnings and a one-line reading."""
+    x, fx = load_series(x_id, x_geo)
+    y, fy = load_series(y_id, y_geo)
     warnings = []
-    if "monthly_12m_ending" in (fx, fy):
+    if OVERLAPPING and (fx in OVERLAPPING or fy in OVERLAPPING):
         # Monthly counts cannot be recovered here; year-over-year changes of the rolling sums
         # are the honest comparison for a 12-month-ending series.
-        x = x.pct_change(12).dropna() if fx == "monthly_12m_ending" else x
-        y = y.pct_change(12).dropna() if fy == "monthly_12m_ending" else y
-        warnings.append("A CDC 12-month-ending series is compared through its year-over-year % change; "
-                        "its autocorrelation is strong, so read the bands as optimistic.")
+        x = x.pct_change(12).dropna() if fx in OVERLAPPING else x
+        y = y.pct_change(12).dropna() if fy in OVERLAPPING else y
+        warnings.append(t("impact.xcorr.rolling_yoy", lang))
     res = lagged_xcorr(x, y, frequency="monthly", method=method)
-    warnings += res.warnings
-    t = res.table
+    names = {"x": series_label(x_id, lang), "y": series_label(y_id, lang)}
+    warnings += [t(f"analysis.warning.{c}", lang, series=names[p["series"]], adf_p=number(p["adf_p"], lang, 2))
+                 for c, p in res.warnings if c == "trending"]
+    warnings += [note_text(n, lang) for n in res.warnings if n[0] != "trending"]
+    tb = res.table
+    colors = [HIGHLIGHT_COLOR if s else PALETTE[0] for s in tb["significant"]]
+    band_lines = [(res.band, "#bbb", "dot"), (-res.band, "#bbb", "dot"),
+                  (res.band_familywise, "#666", "dash"), (-res.band_familywise, "#666", "dash")]
     fig = {"data": [
-        {"type": "bar", "x": t["lag"], "y": t["corr"], "marker": {"color": PALETTE[0]}, "name": "correlation"},
+        {"type": "bar", "x": tb["lag"], "y": tb["corr"], "marker": {"color": colors}, "name": t("impact.xcorr.corr", lang),
+         "hovertemplate": t("impact.xcorr.hover", lang) + "<extra></extra>"},
     ], "layout": {
-        "title": {"text": f"{SERIES[x_key][1]} vs {SERIES[y_key][1]} ({res.method})", "x": 0.01},
+        "title": {"text": t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), "x": 0.01, "font": {"size": 14}},
         "font": {"family": FONT, "size": 12}, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
-        "xaxis": {"title": {"text": "lag k in months (k > 0: first series leads by k months)"}, "gridcolor": "#eee"},
-        "yaxis": {"title": {"text": "correlation"}, "range": [-1, 1], "gridcolor": "#eee"},
+        "xaxis": {"title": {"text": t("impact.xcorr.x_axis", lang)}, "gridcolor": "#eee"},
+        "yaxis": {"title": {"text": t("impact.xcorr.y_axis", lang)}, "range": [-1, 1], "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": b, "y1": b,
-                    "line": {"color": "#999", "dash": "dash"}} for b in (res.band, -res.band)],
+                    "line": {"color": c, "dash": d}} for b, c, d in band_lines],
     }}
-    reading = (f"Peak at lag {res.peak_lag:+d} months, r = {res.peak_corr:.2f} (n = {res.n}; "
-               f"95% band ±{res.band:.2f}). {res.sign_convention}.")
+    code, p = res.reading
+    if code == "no_significant_lag":
+        reading = t("analysis.xcorr.no_significant_lag", lang, band=number(p["band"], lang, 2), n=str(p["n"]))
+    else:
+        key = "peak_lead" if p["lag"] > 0 else "peak_lag" if p["lag"] < 0 else "peak_same"
+        reading = t(f"analysis.xcorr.{key}", lang, x=names["x"], y=names["y"], months=str(abs(p["lag"])),
+                    corr=number(p["corr"], lang, 2), band=number(p["band"], lang, 2), n=str(p["n"]))
     return fig, warnings, reading
 
 
-def discrepancy() -> tuple[dict, pd.DataFrame, list[str]]:
-    """INEGI deaths / SESNSP victims by state and year; states whose ratio jumps flagged."""
+def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
+    """Death certificates / prosecutors' victims by state and year; states whose ratio jumps flagged."""
     from dashboard.analysis import source_discrepancy
 
     cols = ["geo", "date", "value"]
-    inegi = store.series_all("inegi_homicide.homicides")[cols]
-    sesnsp = store.series_all("sesnsp_homicide.homicidio_doloso")[cols]
+    ids = defaults()["discrepancy"]
+    inegi = store.series_all(ids["deaths"])[cols]
+    sesnsp = store.series_all(ids["victims"])[cols]
     res = source_discrepancy(inegi, sesnsp)
-    t = res.table
+    tb = res.table
     traces = []
-    for geo, g in t.groupby("geo", sort=False):
-        national, flagged = geo == "MX", geo in res.flagged_geos
+    for geo, g in tb.groupby("geo", sort=False):
+        national, flagged = "-" not in geo, geo in res.flagged_geos
+        name = geo_label(geo, lang)
         traces.append({
             "type": "scatter", "x": g["year"], "y": g["ratio"], "mode": "lines+markers" if flagged else "lines",
-            "name": store.geo_name(geo), "showlegend": national or flagged,
+            "name": name, "showlegend": national or flagged,
             "line": {"color": "#111" if national else PALETTE[1] if flagged else "rgba(120,120,120,0.25)",
                      "width": 3 if national else 2 if flagged else 1},
-            "hovertemplate": f"<b>{store.geo_name(geo)}</b> %{{x}}: %{{y:.2f}}<extra></extra>",
+            "hovertemplate": f"<b>{name}</b> %{{x}}: %{{y:.2f}}<extra></extra>",
         })
     fig = {"data": traces, "layout": {
-        "title": {"text": "INEGI death certificates ÷ SESNSP victims, by state and year", "x": 0.01},
+        "title": {"text": t("impact.disc.title", lang), "x": 0.01},
         "font": {"family": FONT, "size": 12}, "height": 420, "plot_bgcolor": "#fff",
         "margin": {"l": 70, "r": 20, "t": 50, "b": 40},
-        "xaxis": {"dtick": 1, "gridcolor": "#eee"}, "yaxis": {"title": {"text": "ratio"}, "gridcolor": "#eee"},
+        "xaxis": {"dtick": 1, "gridcolor": "#eee"}, "yaxis": {"title": {"text": t("impact.disc.ratio", lang)},
+                                                               "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
                     "line": {"color": "#999", "dash": "dot"}}],
     }}
-    flagged = t[t["flagged"]].assign(state=lambda d: d["geo"].map(store.geo_name))
-    table = flagged[["state", "year", "inegi", "sesnsp", "ratio", "ratio_change"]].round(2)
-    notes = list(res.warnings) + [
-        "Ratios above 1: more death certificates than prosecutors' victims. A sharp move in one state's "
-        "ratio usually means a change in how that state's prosecutors classify or record cases, not in violence.",
-    ]
+    flagged = tb[tb["flagged"]]
+    table = pd.DataFrame({
+        "state": flagged["geo"].map(lambda g: geo_label(g, lang)), "year": flagged["year"],
+        "inegi": flagged["inegi"].map(lambda v: number(v, lang)), "sesnsp": flagged["sesnsp"].map(lambda v: number(v, lang)),
+        "ratio": flagged["ratio"].map(lambda v: number(v, lang, 2)),
+        "ratio_change": flagged["ratio_change"].map(lambda v: signed_pct(v, lang) if pd.notna(v) else "—"),
+    })
+    notes = [note_text(n, lang) for n in res.warnings] + [t("impact.disc.note", lang)]
     return fig, table, notes

@@ -7,6 +7,14 @@ noise in our simulations at no cost in power), with the noise variance sigma^2
 estimated robustly from first differences (MAD), so the breaks themselves do not inflate it;
 for "rbf" (kernel cost, unit scale) 2 * log(n). "l2" finds shifts in the mean: a steady trend
 or strong seasonality shows up as a staircase of breaks, so read them with that in mind.
+
+Each break names its nearest milestone only when it lies within ``max_distance_months``
+(default ``MAX_DISTANCE_MONTHS`` = 12) of it: a 2016 break "42 months from" a 2019 milestone
+says nothing about that milestone. ``Break.code`` / ``Break.params`` say which case applies,
+for the catalog (``analysis.changepoint.<code>``):
+
+* ``after`` / ``before`` / ``same_month``: {"milestone": id, "months": |distance|};
+* ``none_within``: {"max": max_distance_months}.
 """
 
 from __future__ import annotations
@@ -19,16 +27,20 @@ import numpy as np
 import pandas as pd
 import ruptures as rpt
 
-from dashboard.analysis.guards import month_number, prepare
+from dashboard.analysis.guards import PERIOD_MONTHS, Note, month_number, note, prepare
+
+MAX_DISTANCE_MONTHS = 12
 
 
 @dataclass(frozen=True)
 class Break:
     date: pd.Timestamp  # first period of the new segment
     index: int  # position of that period in the analysed series
-    nearest_milestone_id: str | None
+    nearest_milestone_id: str | None  # None when no milestone is within max_distance_months
     nearest_milestone_date: pd.Timestamp | None
     months_to_milestone: int | None  # break minus milestone, in months (positive: break after)
+    code: str = "none_within"  # after | before | same_month | none_within (see module docstring)
+    params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,8 @@ class ChangePointResult:
     min_size: int
     frequency: str
     conversion: str | None
-    warnings: list[str] = field(default_factory=list)
+    max_distance_months: int = MAX_DISTANCE_MONTHS
+    warnings: list[Note] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         cols = [f for f in Break.__dataclass_fields__]
@@ -77,6 +90,7 @@ def detect_changepoints(
     milestones: Mapping[str, pd.Timestamp] | Sequence[pd.Timestamp] | None = None,
     convert: str | None = None,
     known_monthly: pd.Series | None = None,
+    max_distance_months: int = MAX_DISTANCE_MONTHS,
 ) -> ChangePointResult:
     """Break dates by PELT, each with its distance in months to the nearest milestone."""
     if model not in ("l2", "rbf"):
@@ -87,9 +101,9 @@ def detect_changepoints(
     warnings = list(prep.warnings)
     if len(values) < 2 * min_size:
         raise ValueError(f"{len(values)} points cannot hold two segments of min_size={min_size}")
-    full = pd.date_range(y.index[0], y.index[-1], freq="MS" if prep.frequency == "monthly" else "YS")
+    full = pd.date_range(y.index[0], y.index[-1], freq=f"{PERIOD_MONTHS[prep.frequency]}MS")
     if len(full) != len(y):
-        warnings.append(f"{len(full) - len(y)} periods are missing; segments are built from the points present.")
+        warnings.append(note("missing_periods", n=len(full) - len(y)))
     pen = default_penalty(values, model) if penalty is None else float(penalty)
     signal = values.reshape(-1, 1)
     if model == "rbf":
@@ -100,11 +114,19 @@ def detect_changepoints(
     breaks = []
     for k in ends[:-1]:  # the last "end" is the series length, not a break
         date = y.index[k]
-        mid, mdate, dist = None, None, None
-        if marks:
-            mid, mdate = min(marks.items(), key=lambda kv: abs(month_number(date) - month_number(kv[1])))
-            dist = month_number(date) - month_number(mdate)
-        breaks.append(Break(date, int(k), mid, mdate, dist))
+        breaks.append(_label(date, int(k), marks, max_distance_months))
     if len(breaks) > len(values) / (4 * min_size):
-        warnings.append("many breaks were found: the series may trend or be seasonal rather than shift; consider a larger penalty.")
-    return ChangePointResult(tuple(breaks), model, pen, min_size, prep.frequency, prep.conversion, warnings)
+        warnings.append(note("many_breaks", n=len(breaks)))
+    return ChangePointResult(tuple(breaks), model, pen, min_size, prep.frequency, prep.conversion,
+                             max_distance_months, warnings)
+
+
+def _label(date: pd.Timestamp, k: int, marks: dict[str, pd.Timestamp], max_distance: int) -> Break:
+    """The break with its nearest milestone, if one is within ``max_distance`` months."""
+    if marks:
+        mid, mdate = min(marks.items(), key=lambda kv: abs(month_number(date) - month_number(kv[1])))
+        dist = month_number(date) - month_number(mdate)
+        if abs(dist) <= max_distance:
+            code = "after" if dist > 0 else "before" if dist < 0 else "same_month"
+            return Break(date, k, mid, mdate, dist, code, {"milestone": mid, "months": abs(dist)})
+    return Break(date, k, None, None, None, "none_within", {"max": max_distance})

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dashboard.analysis.guards import Note, note
+
 COLUMNS = ("geo", "date", "value")
 
 
@@ -28,7 +30,7 @@ class DiscrepancyResult:
     flagged_geos: tuple[str, ...]
     threshold: float
     z_threshold: float
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -65,16 +67,16 @@ def source_discrepancy(
     if frequency not in ("monthly", "annual"):
         raise ValueError("frequency must be 'monthly' or 'annual'")
     both = _annual(inegi, "inegi", frequency).join(_annual(sesnsp, "sesnsp", frequency), how="inner")
-    warnings: list[str] = []
+    warnings: list[Note] = []
     complete = (both["inegi_months"] == 12) & (both["sesnsp_months"] == 12)
     if not complete.all():
-        warnings.append(f"{int((~complete).sum())} geo-years lack 12 months in one source and were left out.")
+        warnings.append(note("incomplete_years", n=int((~complete).sum())))
     both = both[complete].drop(columns=["inegi_months", "sesnsp_months"]).reset_index()
     if both.empty:
         raise ValueError("the two sources share no complete geo-year")
     zero = both["sesnsp"] <= 0
     if zero.any():
-        warnings.append(f"{int(zero.sum())} geo-years have no SESNSP victims; their ratio is undefined.")
+        warnings.append(note("no_sesnsp_victims", n=int(zero.sum())))
     both["ratio"] = both["inegi"] / both["sesnsp"].where(~zero)
     both = both.sort_values(["geo", "year"]).reset_index(drop=True)
     prev = both.groupby("geo")[["ratio", "year"]].shift(1)
@@ -86,6 +88,6 @@ def source_discrepancy(
     both["flag_z"] = both["robust_z"].abs() > z_threshold
     both["flagged"] = both["flag_change"] | both["flag_z"]
     if both["geo"].nunique() < 5:
-        warnings.append("fewer than 5 geos: the robust z-score across states is unreliable.")
+        warnings.append(note("few_geos", n=int(both["geo"].nunique())))
     flagged = tuple(sorted(both.loc[both["flagged"], "geo"].unique()))
     return DiscrepancyResult(both, flagged, threshold, z_threshold, warnings)

@@ -21,14 +21,43 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-Frequency = Literal["monthly", "monthly_12m_ending", "annual"]
+from etl.vocabulary import frequencies as _vocabulary_frequencies
+
 Conversion = Literal["yoy", "monthly"]
-FREQUENCIES: tuple[str, ...] = ("monthly", "monthly_12m_ending", "annual")
-PERIOD_MONTHS: dict[str, int] = {"monthly": 1, "annual": 12}
+# Months per period, from the vocabulary's periods_per_year (monthly 12 -> 1, half_yearly 2 -> 6,
+# annual 1 -> 12). Irregular dates (0 per year) cannot be analysed as a time series; the
+# overlapping 12-month-ending sums only after a conversion (below).
+PERIOD_MONTHS: dict[str, int] = {
+    key: 12 // term.periods_per_year for key, term in _vocabulary_frequencies().items()
+    if term.periods_per_year and not term.overlapping
+}
+OVERLAPPING: tuple[str, ...] = tuple(k for k, term in _vocabulary_frequencies().items() if term.overlapping)
+FREQUENCIES: tuple[str, ...] = (*PERIOD_MONTHS, *OVERLAPPING)
+
+# A caveat is a code and its parameters, never a sentence: ("short_series", {"n_pre": 6, ...}).
+# The pages word them through the catalog (dashboard/locale/*/LC_MESSAGES/analysis.po,
+# keys "analysis.warning.<code>").
+Note = tuple[str, dict]
 
 
-class OverlappingWindowsError(ValueError):
+def note(code: str, **params) -> Note:
+    return (code, params)
+
+
+class AnalysisError(ValueError):
+    """An analysis that cannot run on this input, with a code and parameters for the reader
+    (``analysis.error.<code>`` in the catalog); ``str()`` stays a plain English message for logs."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+class OverlappingWindowsError(AnalysisError):
     """Raised when an analysis is asked to run on overlapping 12-month-ending counts."""
+
+    def __init__(self, message: str):
+        super().__init__("overlapping", message)
 
 
 @dataclass(frozen=True)
@@ -36,9 +65,9 @@ class PreparedSeries:
     """A clean, non-overlapping series ready for analysis, with what was done to it."""
 
     series: pd.Series
-    frequency: str  # "monthly" or "annual" after preparation
+    frequency: str  # "monthly", "half_yearly" or "annual" after preparation
     conversion: str | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
 
     @property
     def period_months(self) -> int:
@@ -60,6 +89,10 @@ def check_series(series: pd.Series, frequency: str) -> pd.Series:
         raise ValueError("series has duplicate dates; aggregate them before analysis")
     if not (series.index == series.index.to_period("M").to_timestamp()).all():
         raise ValueError("series dates must be the first day of a month")
+    if frequency in PERIOD_MONTHS and PERIOD_MONTHS[frequency] > 1:
+        step = PERIOD_MONTHS[frequency]
+        if ((series.index.month - 1) % step).any():
+            raise ValueError(f"{frequency} dates must start a period (months 1, {1 + step}, ...): a period is {step} months")
     return series.astype(float).sort_index().dropna()
 
 
@@ -69,10 +102,11 @@ def check_milestone(series: pd.Series, milestone: pd.Timestamp, period_months: i
     first = series.index.min()
     end = series.index.max() + pd.DateOffset(months=period_months)
     if not (first < milestone < end):
-        raise ValueError(
+        raise AnalysisError("outside_range",
             f"milestone {milestone.date()} is outside the data range "
             f"{first.date()} to {(end - pd.Timedelta(days=1)).date()}: there is no data on "
-            "both sides of it, so no before/after comparison is possible"
+            "both sides of it, so no before/after comparison is possible",
+            first=first, last=end - pd.Timedelta(days=1),
         )
     return milestone
 
@@ -85,7 +119,7 @@ def prepare(
 ) -> PreparedSeries:
     """Check the input and apply the 12-month-ending guard (see the module docstring)."""
     clean = check_series(series, frequency)
-    if frequency != "monthly_12m_ending":
+    if frequency not in OVERLAPPING:
         if convert is not None:
             raise ValueError(f"convert={convert!r} only applies to monthly_12m_ending series")
         return PreparedSeries(clean, frequency, None, [])
@@ -109,11 +143,7 @@ def _to_annual(rolling: pd.Series) -> PreparedSeries:
         december.to_numpy(), index=pd.DatetimeIndex([pd.Timestamp(d.year, 1, 1) for d in december.index]),
         name=rolling.name,
     )
-    warnings = [
-        "12-month-ending counts were reduced to calendar-year totals (December values): "
-        f"{len(annual)} non-overlapping annual points remain."
-    ]
-    return PreparedSeries(annual, "annual", "yoy", warnings)
+    return PreparedSeries(annual, "annual", "yoy", [note("converted_yoy", n=len(annual))])
 
 
 def _to_monthly(rolling: pd.Series, known_monthly: pd.Series | None) -> PreparedSeries:
@@ -143,10 +173,7 @@ def _to_monthly(rolling: pd.Series, known_monthly: pd.Series | None) -> Prepared
             f"recovered monthly count for {bad} is negative: the 12-month-ending sums and the "
             "known monthly counts are inconsistent (different vintages or rounding?)"
         )
-    return PreparedSeries(monthly, "monthly", "monthly", [
-        "monthly counts were recovered by differencing 12-month-ending sums, anchored on "
-        "11 known monthly counts; any revision in the sums propagates into them."
-    ])
+    return PreparedSeries(monthly, "monthly", "monthly", [note("converted_monthly")])
 
 
 def milestone_cut(milestone: pd.Timestamp, period_months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -155,9 +182,7 @@ def milestone_cut(milestone: pd.Timestamp, period_months: int) -> tuple[pd.Times
     Equal when the milestone falls on a period boundary; otherwise the period between them
     straddles the milestone, is partly treated, and every analysis leaves it out.
     """
-    if period_months == 12:
-        start = pd.Timestamp(milestone.year, 1, 1)
-    else:
-        start = pd.Timestamp(milestone.year, milestone.month, 1)
+    first_month = (milestone.month - 1) // period_months * period_months + 1
+    start = pd.Timestamp(milestone.year, first_month, 1)
     after = start if start == milestone else start + pd.DateOffset(months=period_months)
     return start, after

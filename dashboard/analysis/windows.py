@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from dashboard.analysis.guards import check_milestone, milestone_cut, prepare
+from dashboard.analysis.guards import AnalysisError, Note, check_milestone, milestone_cut, note, prepare
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class WindowComparison:
     pct_change: float | None  # None when the before mean is 0
     frequency: str
     conversion: str | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -59,7 +59,8 @@ def before_after(
     prep = prepare(series, frequency, convert, known_monthly)
     period = prep.period_months
     if window_months % period or gap_months % period:
-        raise ValueError(f"for {prep.frequency} data, window and gap must be multiples of {period} months")
+        raise AnalysisError("window_not_whole_periods", f"for {prep.frequency} data, window and gap must be "
+                            f"multiples of {period} months", period=period)
     y = prep.series
     milestone = check_milestone(y, milestone, period)
     cut_before, cut_after = milestone_cut(milestone, period)
@@ -70,21 +71,16 @@ def before_after(
     after = y[(y.index >= after_start) & (y.index < after_end)]
     if before.empty or after.empty:
         side = "before" if before.empty else "after"
-        raise ValueError(f"no data in the {side} window around {milestone.date()}")
+        raise AnalysisError("empty_window", f"no data in the {side} window around {milestone.date()}", side=side)
 
     warnings = list(prep.warnings)
     expected = window_months // period
     for name, part in (("before", before), ("after", after)):
         if len(part) < expected:
-            warnings.append(
-                f"the {name} window has {len(part)} of {expected} expected points "
-                "(the data ends or has gaps): its mean covers less time than the other."
-            )
-    if prep.frequency == "monthly" and window_months % 12:
-        warnings.append(
-            "windows are not whole years, so seasonal swings can masquerade as change; "
-            "prefer 12, 24 or 36 months for monthly data."
-        )
+            warnings.append(note("incomplete_window", side=name, n=len(part), expected=expected))
+    if period < 12 and window_months % 12:
+        # seasonal swings can masquerade as change when the windows are not whole years
+        warnings.append(note("not_whole_years", window=window_months))
     mean_before, mean_after = float(before.mean()), float(after.mean())
     return WindowComparison(
         milestone=milestone, window_months=window_months, gap_months=gap_months,

@@ -8,6 +8,13 @@ correlation), so levels are never correlated directly: ``method="difference"`` (
 uses first differences; ``method="prewhiten"`` (Box-Jenkins) differences when the ADF test
 says x is non-stationary, fits an AR model to x, and passes both series through that filter,
 so x's own persistence cannot manufacture a peak. Bands are +/- z / sqrt(n).
+
+Which lags count. Under independence about 1 lag in 20 pokes out of the pointwise 95% band
+(+/- 1.96 / sqrt(n)) by chance, so with 49 lags some almost always do. A lag is called
+significant only outside the family-wise band +/- z_fw / sqrt(n), z_fw = the Bonferroni
+quantile 1 - 0.05 / (2 * number of lags); the peak is the largest |r| among the significant
+lags, and when there is none the result says so (``reading`` = ("no_significant_lag", ...))
+instead of naming a meaningless "peak". Both bands are returned for the chart.
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.tsa.ar_model import AutoReg, ar_select_order
 from statsmodels.tsa.stattools import adfuller
 
-from dashboard.analysis.guards import PreparedSeries, prepare
+from dashboard.analysis.guards import PERIOD_MONTHS, Note, PreparedSeries, note, prepare
 
 SIGN_CONVENTION = "positive lag k: x leads y by k months (corr of x(t) with y(t+k))"
 MIN_PAIRS = 10
@@ -27,17 +35,30 @@ MIN_PAIRS = 10
 
 @dataclass(frozen=True)
 class XCorrResult:
-    table: pd.DataFrame  # columns: lag, corr, n
-    peak_lag: int
-    peak_corr: float
-    band: float  # |corr| above this is outside the +/- z/sqrt(n) band
+    table: pd.DataFrame  # columns: lag, corr, n, significant
+    peak_lag: int | None  # the largest |corr| among the significant lags; None when none is
+    peak_corr: float | None
+    band: float  # pointwise: |corr| above this is outside the +/- z/sqrt(n) band
+    band_familywise: float  # |corr| above this is significant across all lags (Bonferroni)
     n: int
     method: str
     transform: str  # plain-language description of what was correlated
     adf_p_x: float
     adf_p_y: float
     sign_convention: str = SIGN_CONVENTION
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
+
+    @property
+    def significant(self) -> bool:
+        return self.peak_lag is not None
+
+    @property
+    def reading(self) -> Note:
+        """("peak", {lag, corr, band, n}) or ("no_significant_lag", {band, n}): catalog keys
+        ``analysis.xcorr.peak_lead`` / ``peak_lag`` / ``peak_same`` / ``no_significant_lag``."""
+        if self.peak_lag is None:
+            return note("no_significant_lag", band=self.band_familywise, n=self.n)
+        return note("peak", lag=self.peak_lag, corr=self.peak_corr, band=self.band_familywise, n=self.n)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -89,19 +110,15 @@ def lagged_xcorr(
     common = px.series.index.intersection(py.series.index)
     if len(common) < 3 * MIN_PAIRS:
         raise ValueError(f"only {len(common)} common dates; need at least {3 * MIN_PAIRS}")
-    full = pd.date_range(common[0], common[-1], freq="MS" if px.frequency == "monthly" else "YS")
+    full = pd.date_range(common[0], common[-1], freq=f"{PERIOD_MONTHS[px.frequency]}MS")
     lx, ly = px.series.reindex(full), py.series.reindex(full)  # gaps become NaN, never bridged
     lx[~full.isin(common)] = np.nan
     ly[~full.isin(common)] = np.nan
     adf_x, adf_y = _adf_p(lx), _adf_p(ly)
     warnings = px.warnings + py.warnings
     for name, p in (("x", adf_x), ("y", adf_y)):
-        if not p <= 0.05:
-            warnings.append(
-                f"{name} looks trending or non-stationary in levels (ADF p={p:.2f}): trending series "
-                "correlate at every lag even when unrelated (spurious correlation), which is why "
-                "levels are transformed here; still read the peak as a lead, not a cause."
-            )
+        if not p <= 0.05:  # trending series correlate at every lag even when unrelated
+            warnings.append(note("trending", series=name, adf_p=p))
 
     if method == "difference" or adf_x > 0.05:
         tx, ty, transform = lx.diff(), ly.diff(), "first differences"
@@ -129,10 +146,14 @@ def lagged_xcorr(
         raise ValueError("no lag has enough overlapping points to correlate")
     n = int(pd.concat([tx, ty], axis=1).dropna().shape[0])
     band = z / np.sqrt(n)
-    peak = table.loc[table["corr"].abs().idxmax()]
-    if abs(peak["corr"]) <= band:
-        warnings.append("no lag is outside the confidence band: there is no clear lead-lag relation.")
+    tested = int(table["corr"].notna().sum())
+    z_fw = float(stats.norm.ppf(1 - 0.05 / (2 * tested)))
+    band_fw = z_fw / np.sqrt(n)
+    table["significant"] = table["corr"].abs() > band_fw
+    sig = table[table["significant"]]
+    peak = sig.loc[sig["corr"].abs().idxmax()] if len(sig) else None
     return XCorrResult(
-        table=table, peak_lag=int(peak["lag"]), peak_corr=float(peak["corr"]), band=float(band), n=n,
-        method=method, transform=transform, adf_p_x=adf_x, adf_p_y=adf_y, warnings=warnings,
+        table=table, peak_lag=None if peak is None else int(peak["lag"]),
+        peak_corr=None if peak is None else float(peak["corr"]), band=float(band), band_familywise=float(band_fw),
+        n=n, method=method, transform=transform, adf_p_x=adf_x, adf_p_y=adf_y, warnings=warnings,
     )

@@ -1,142 +1,231 @@
-"""Impact: did a series change after a milestone? Windows, interrupted time series, placebo
-dates and a cross-correlation view, with the caveats in plain words."""
+"""Impact: did a series change after a milestone? The answer first, in one sentence, then the
+model, placebo dates, the synthetic control (states), a cross-correlation view and Mexico's
+source discrepancy. Every word comes from the catalog (impact.po, analysis.po), in English or
+Spanish (``?lang=es``); every choice comes from metadata (``dashboard/impact_defaults.toml``)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+import flask
+from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboard import components, impact, store
-from dashboard.state import check_params
+from dashboard.analysis import AnalysisError
+from dashboard.i18n import DEFAULT_LANG, LANGS, PLOTLY_LOCALES, best_lang, day, number, t
 
 dash.register_page(__name__, path="/impact", name="Impact", title="Did it change?")
 
-WINDOWS = (6, 12, 24, 36)
-GAPS = (0, 1, 3, 6)
-DEFAULTS = {"series": "fentanyl_lbs", "geo": "CBP-SWB", "milestone": "security-dialogue", "window": "12",
-            "gap": "0", "x": "fentanyl_lbs", "y": "od_synthetic"}
+PARAMS = ("series", "geo", "milestone", "window", "gap", "x", "y", "lang")
+CELL = {"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal",
+        "height": "auto"}
+HEADER = {"fontWeight": "600", "background": "#f4f6f8"}
+
+
+def _page_defaults() -> dict:
+    d = impact.defaults()["page"]
+    return {k: str(v) for k, v in d.items()}
+
+
+def _choices() -> dict:
+    c = impact.defaults()["controls"]
+    return {"window": [str(w) for w in c["windows"]], "gap": [str(g) for g in c["gaps"]]}
+
+
+def _lang(query: dict) -> str:
+    lang = query.get("lang")
+    if lang in LANGS:
+        return lang
+    if flask.has_request_context():
+        return best_lang(flask.request.headers.get("Accept-Language"))
+    return DEFAULT_LANG
 
 
 def parse(query: dict) -> tuple[dict, list[str]]:
-    """Query parameters -> valid selection; anything invalid falls back with a notice."""
-    geos = store.valid_geos()
+    """Query parameters -> valid selection; anything invalid falls back with a notice (in the
+    reader's language). Older links' short series names keep working (``[aliases]``)."""
+    lang = _lang(query)
+    defaults = _page_defaults()
     ms_ids = set(store.milestones()["id"])
+    choices = _choices()
     checks = {
-        "series": lambda v: v in impact.SERIES, "milestone": lambda v: v in ms_ids,
-        "window": lambda v: v in {str(w) for w in WINDOWS}, "gap": lambda v: v in {str(g) for g in GAPS},
-        "x": lambda v: v in impact.SERIES, "y": lambda v: v in impact.SERIES,
+        "series": impact.resolve_series, "x": impact.resolve_series, "y": impact.resolve_series,
+        "milestone": lambda v: v if v in ms_ids else None,
+        "window": lambda v: v if v in choices["window"] else None,
+        "gap": lambda v: v if v in choices["gap"] else None,
+        "lang": lambda v: v if v in LANGS else None,
     }
-    out, notes = check_params(query, checks, DEFAULTS, skip=("geo",))  # geo depends on the series: below
-    kind = impact.SERIES[out["series"]][2]
-    geo = query.get("geo", impact.DEFAULT_GEO[kind])
-    if geo not in geos[kind]:
-        notes.append(f"Geography '{str(geo)[:20]}' does not fit this series; using {impact.DEFAULT_GEO[kind]}.")
-        geo = impact.DEFAULT_GEO[kind]
+    out, notes = dict(defaults, lang=lang), []
+    for key, value in query.items():
+        if key == "geo":
+            continue
+        value = str(value)
+        good = checks[key](value) if key in checks else None
+        if good is None:
+            shown = defaults.get(key, "—")
+            if key in ("series", "x", "y"):
+                shown = impact.series_label(shown, lang)
+            notes.append(t("impact.notice.bad_param", lang, key=key, value=value[:40], default=shown))
+        else:
+            out[key] = good
+    fallback = impact.default_geo(out["series"])
+    geo = str(query.get("geo", fallback))
+    if geo not in {c for c, _ in impact.geo_options(out["series"], lang)}:
+        if "geo" in query:
+            notes.append(t("impact.notice.bad_geo", lang, geo=geo[:20], default=impact.geo_label(fallback, lang)))
+        geo = fallback
     out["geo"] = geo
     return out, notes
+
+
+def _series_options(lang: str) -> list[dict]:
+    return [{"label": impact.series_label(sid, lang), "value": sid} for sid in impact.series_choices()]
+
+
+def _control(label_key: str, lang: str, component) -> html.Div:
+    return html.Div([html.Label(t(label_key, lang), className="ctl-label", htmlFor=component.id), component],
+                    className="ctl")
+
+
+def _graph(gid: str, lang: str, **kw) -> dcc.Graph:
+    return dcc.Graph(id=gid, config={"locale": PLOTLY_LOCALES[lang], "displaylogo": False}, **kw)
 
 
 @components.data_guard
 def layout(**query) -> html.Div:
     sel, notes = parse(query)
+    lang = sel["lang"]
     ms = store.milestones()
-    opts = [{"label": label, "value": key} for key, (_, label, _) in impact.SERIES.items()]
+    series_opts = _series_options(lang)
+    title = "title_es" if lang == "es" else "title_en"
+    choices = _choices()
     return html.Div([
-        dcc.Store(id="impact-query"),
+        dcc.Store(id="impact-query"), dcc.Store(id="imp-lang", data=lang),
         components.notices(notes, "warning"),
-        html.H2("Did it change?"),
-        html.P("Pick a series and a milestone. The chart fits the trend before the milestone, extends it as the "
-               "counterfactual and fits the trend after; the table gives the level and slope change with "
-               "HAC (Newey–West) intervals, and how unusual the change is compared with every other date "
-               "(placebo test).", className="lede"),
+        html.H2(t("impact.page_title", lang)),
+        html.P(t("impact.lede", lang), className="lede"),
         html.Div([
-            html.Div([html.Label("Series", className="ctl-label"),
-                      dcc.Dropdown(id="imp-series", options=opts, value=sel["series"], clearable=False)], className="ctl"),
-            html.Div([html.Label("Geography", className="ctl-label"),
-                      dcc.Dropdown(id="imp-geo", value=sel["geo"], clearable=False)], className="ctl"),
-            html.Div([html.Label("Milestone", className="ctl-label"),
-                      dcc.Dropdown(id="imp-milestone", value=sel["milestone"], clearable=False,
-                                   options=[{"label": f"{m.date:%Y-%m-%d} {m.title_en}", "value": m.id}
-                                            for m in ms.itertuples()])], className="ctl"),
-            html.Div([html.Label("Window (months each side)", className="ctl-label"),
-                      dcc.Dropdown(id="imp-window", value=sel["window"], clearable=False,
-                                   options=[str(w) for w in WINDOWS])], className="ctl"),
-            html.Div([html.Label("Washout gap (months)", className="ctl-label"),
-                      dcc.Dropdown(id="imp-gap", value=sel["gap"], clearable=False,
-                                   options=[str(g) for g in GAPS])], className="ctl"),
+            _control("impact.ctl.series", lang, dcc.Dropdown(id="imp-series", options=series_opts, value=sel["series"],
+                                                             clearable=False)),
+            _control("impact.ctl.geo", lang, dcc.Dropdown(id="imp-geo", value=sel["geo"], clearable=False,
+                                                          options=[{"label": n, "value": c} for c, n in
+                                                                   impact.geo_options(sel["series"], lang)])),
+            _control("impact.ctl.milestone", lang, dcc.Dropdown(
+                id="imp-milestone", value=sel["milestone"], clearable=False,
+                options=[{"label": f"{day(m.date, lang)} — {getattr(m, title)}", "value": m.id}
+                         for m in ms.itertuples()])),
+            _control("impact.ctl.window", lang, dcc.Dropdown(id="imp-window", value=sel["window"], clearable=False,
+                                                             options=choices["window"])),
+            _control("impact.ctl.gap", lang, dcc.Dropdown(id="imp-gap", value=sel["gap"], clearable=False,
+                                                          options=choices["gap"])),
         ], className="impact-controls"),
-        html.Div([dcc.Loading(dcc.Graph(id="imp-figure")), html.Div(id="imp-table"),
-                  html.Div(id="imp-caveats", className="panel-notes"), html.Div(id="imp-prov")], className="panel"),
-        html.H3("Lagged cross-correlation"),
         html.Div([
-            html.Div([html.Label("First series (x)", className="ctl-label"),
-                      dcc.Dropdown(id="xc-x", options=opts, value=sel["x"], clearable=False)], className="ctl"),
-            html.Div([html.Label("Second series (y)", className="ctl-label"),
-                      dcc.Dropdown(id="xc-y", options=opts, value=sel["y"], clearable=False)], className="ctl"),
+            html.H3(t("impact.heading.verdict", lang)),
+            html.P(id="imp-verdict", className="verdict"),
+            dcc.Loading(_graph("imp-figure", lang)),
+            html.H4(t("impact.heading.numbers", lang)),
+            html.Div(id="imp-table"),
+            html.Div(id="imp-placebo"),
+            html.Div(id="imp-synth"),
+            html.Div(id="imp-caveats", className="panel-notes"),
+            html.Div(id="imp-prov"),
+        ], className="panel"),
+        html.H3(t("impact.heading.xcorr", lang)),
+        html.Div([
+            _control("impact.ctl.x", lang, dcc.Dropdown(id="xc-x", options=series_opts, value=sel["x"], clearable=False)),
+            _control("impact.ctl.y", lang, dcc.Dropdown(id="xc-y", options=series_opts, value=sel["y"], clearable=False)),
         ], className="impact-controls"),
-        html.Div([dcc.Graph(id="xc-figure"), html.P(id="xc-reading"), html.Div(id="xc-warnings", className="panel-notes")],
+        html.Div([_graph("xc-figure", lang), html.P(t("impact.xcorr.bands", lang), className="fig-note"),
+                  html.P(id="xc-reading", className="verdict"), html.Div(id="xc-warnings", className="panel-notes")],
                  className="panel"),
-        html.H3("Mexico's two sources: INEGI vs SESNSP"),
-        html.Div(discrepancy_section(), className="panel"),
+        html.H3(t("impact.heading.disc", lang)),
+        html.Div(discrepancy_section(lang), className="panel"),
     ])
 
 
-def discrepancy_section() -> list:
-    fig, table, notes = impact.discrepancy()
+def discrepancy_section(lang: str) -> list:
+    fig, table, notes = impact.discrepancy(lang)
+    source_ids = sorted({impact.series_choices()[s].source_id for s in impact.defaults()["discrepancy"].values()})
     return [
-        dcc.Graph(figure=fig, id="disc-figure"),
-        html.H4(f"Flagged: {table['state'].nunique()} states whose ratio moved sharply"),
-        dash_table.DataTable(data=table.to_dict("records"), columns=[{"name": c, "id": c} for c in table.columns],
-                             style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"},
-                             page_size=12, id="disc-table"),
+        _graph("disc-figure", lang, figure=fig),
+        html.H4(t("impact.disc.flagged", lang, n=str(table["state"].nunique()))),
+        dash_table.DataTable(data=table.to_dict("records"),
+                             columns=[{"name": t(f"impact.disc.col.{c}", lang), "id": c} for c in table.columns],
+                             style_cell=CELL, style_header=HEADER, page_size=12, id="disc-table"),
         components.notices(notes),
-        components.provenance_line(["inegi_homicide", "sesnsp_homicide"]),
+        components.provenance_line(source_ids),
     ]
 
 
 @callback(Output("imp-geo", "options"), Output("imp-geo", "value"), Input("imp-series", "value"),
-          Input("imp-geo", "value"))
-def geo_options(series_key, geo):
-    kind = impact.SERIES[series_key][2]
-    options = [{"label": name, "value": code} for code, name in store.geo_options()[kind]]
+          State("imp-geo", "value"), State("imp-lang", "data"))
+def geo_options(series_id, geo, lang):
+    options = [{"label": n, "value": c} for c, n in impact.geo_options(series_id, lang)]
     valid = {o["value"] for o in options}
-    return options, geo if geo in valid else impact.DEFAULT_GEO[kind]
+    return options, geo if geo in valid else impact.default_geo(series_id)
 
 
-@callback(Output("imp-figure", "figure"), Output("imp-table", "children"), Output("imp-caveats", "children"),
+def _table(frame, lang: str, tid: str) -> dash_table.DataTable:
+    return dash_table.DataTable(data=frame.to_dict("records"), columns=impact.table_columns(lang), style_cell=CELL,
+                                style_header=HEADER, id=tid)
+
+
+def _synth_block(result, lang: str):
+    if result.synth is None:
+        return None
+    s = result.synth
+    weights = impact.synth_weights(result, lang)
+    return html.Div([
+        html.H4(t("impact.heading.synth", lang)),
+        _graph("imp-synth-figure", lang, figure=impact.synth_figure(result, lang)),
+        html.H4(t("impact.heading.weights", lang)),
+        html.P(t("impact.synth.pool", lang, n=str(len(s.donors)), rmspe=number(s.pre_rmspe, lang, 1))),
+        dash_table.DataTable(data=weights.to_dict("records"), id="imp-weights", style_cell=CELL, style_header=HEADER,
+                             columns=[{"name": t(f"impact.synth.col.{c}", lang), "id": c} for c in weights.columns]),
+    ])
+
+
+@callback(Output("imp-verdict", "children"), Output("imp-figure", "figure"), Output("imp-table", "children"),
+          Output("imp-placebo", "children"), Output("imp-synth", "children"), Output("imp-caveats", "children"),
           Output("imp-prov", "children"), Output("impact-query", "data"),
           Input("imp-series", "value"), Input("imp-geo", "value"), Input("imp-milestone", "value"),
-          Input("imp-window", "value"), Input("imp-gap", "value"), Input("xc-x", "value"), Input("xc-y", "value"))
-def update_impact(series_key, geo, milestone, window, gap, x_key, y_key):
-    query = "?" + urlencode({"series": series_key, "geo": geo, "milestone": milestone, "window": window,
-                             "gap": gap, "x": x_key, "y": y_key})
-    source_id = impact.SERIES[series_key][0].split(".")[0]
+          Input("imp-window", "value"), Input("imp-gap", "value"), Input("xc-x", "value"), Input("xc-y", "value"),
+          State("imp-lang", "data"))
+def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
+    params = {"series": series_id, "geo": geo, "milestone": milestone, "window": window, "gap": gap,
+              "x": x_id, "y": y_id}
+    if lang != DEFAULT_LANG:
+        params["lang"] = lang
+    query = "?" + urlencode(params)
+    source_id = impact.series_choices()[series_id].source_id
+    prov = components.provenance_line([source_id])
     try:
-        result = impact.run(series_key, geo, milestone, int(window), int(gap))
-    except ValueError as exc:  # e.g. milestone outside the series' dates, too few points
-        msg = f"Cannot analyse this selection: {exc}"
-        return ({"data": [], "layout": {"title": {"text": msg}, "height": 200}}, None,
-                components.notices([msg], "warning"), components.provenance_line([source_id]), query)
-    table = dash_table.DataTable(
-        data=result.table.to_dict("records"), columns=[{"name": c.replace("_", " "), "id": c} for c in result.table],
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
-        style_header={"fontWeight": "600", "background": "#f4f6f8"}, id="imp-results",
-    )
-    caveats = html.Div([html.H4("What the data cannot say"), html.Ul([html.Li(c) for c in result.caveats])])
-    return result.figure, table, caveats, components.provenance_line([source_id]), query
+        result = impact.run(series_id, geo, milestone, int(window), int(gap))
+    except (AnalysisError, ValueError) as exc:  # e.g. milestone outside the series' dates, too few points
+        msg = t("impact.error.cannot_analyse", lang, detail=impact.error_text(exc, lang))
+        empty = {"data": [], "layout": {"height": 120, "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+        return msg, empty, None, None, None, None, prov, query
+    placebo = html.Div([
+        html.H4(t("impact.heading.placebo", lang)),
+        _graph("imp-placebo-figure", lang, figure=impact.placebo_figure(result, lang)),
+    ]) if result.placebo.n_placebos else None
+    caveats = html.Div([html.H4(t("impact.heading.caveats", lang)),
+                        html.Ul([html.Li(c) for c in impact.caveats(result, lang)]),
+                        html.P(t("impact.caveat.model", lang), className="fig-note")])
+    return (impact.verdict_text(result, lang), impact.impact_figure(result, lang),
+            _table(impact.results_table(result, lang), lang, "imp-results"), placebo, _synth_block(result, lang),
+            caveats, prov, query)
 
 
 @callback(Output("xc-figure", "figure"), Output("xc-reading", "children"), Output("xc-warnings", "children"),
-          Input("xc-x", "value"), Input("xc-y", "value"))
-def update_xcorr(x_key, y_key):
-    x_geo = impact.DEFAULT_GEO[impact.SERIES[x_key][2]]
-    y_geo = impact.DEFAULT_GEO[impact.SERIES[y_key][2]]
+          Input("xc-x", "value"), Input("xc-y", "value"), State("imp-lang", "data"))
+def update_xcorr(x_id, y_id, lang):
     try:
-        fig, warnings, reading = impact.xcorr(x_key, x_geo, y_key, y_geo)
-    except ValueError as exc:
-        return {"data": [], "layout": {"height": 120}}, f"Cannot correlate these series: {exc}", None
+        fig, warnings, reading = impact.xcorr(x_id, impact.default_geo(x_id), y_id, impact.default_geo(y_id), lang)
+    except (AnalysisError, ValueError) as exc:
+        return {"data": [], "layout": {"height": 120}}, t("impact.xcorr.cannot", lang,
+                                                          detail=impact.error_text(exc, lang)), None
     return fig, reading, components.notices(warnings)
 
 
