@@ -14,7 +14,6 @@ sum would read as a fall).
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from urllib.parse import urljoin, urlparse

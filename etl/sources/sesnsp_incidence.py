@@ -264,7 +264,8 @@ def _check_crimes(df: pd.DataFrame, name: str, url: str | None) -> None:
         unknown = sorted(set(rows["tipo"]) - set(tipos))
         split = {t for t, _ in subtipos}
         pairs = set(zip(rows["tipo"], rows["subtipo"]))
-        unknown += sorted(f"{t} / {s}" for t, s in pairs if t in split and (t, s) not in subtipos)
+        # A type the catalogue does not split has one subtype of the same name; anything else is new.
+        unknown += sorted(f"{t} / {s}" for t, s in pairs if (t, s) not in subtipos and (t in split or s != t))
         if unknown:
             raise ParseError(f"{name}: crime(s) not in the {cat} catalogue mapping: {unknown[:5]} "
                              f"(a catalogue change: map them in etl/sources/sesnsp_incidence.py)",
@@ -295,12 +296,13 @@ def _tidy(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def _complete_sums(rows: pd.DataFrame, crime: pd.Series, prefix: str) -> pd.DataFrame:
-    """Sum rows per crime, state and month, keeping a sum only when none of its rows is blank
-    that month (a state-month must have every row the state has for that crime that year)."""
+    """Sum rows per crime, state and month, keeping a sum only when it has every row (subtype x
+    modality) the catalogue has for that crime that year, in any state: a blank cell or a missing
+    row never gives a low total."""
     rows = rows.assign(crime=crime.to_numpy())
     g = rows.groupby(["crime", "geo", "date"], as_index=False).agg(value=("crimes", "sum"), n=("row", "nunique"))
-    per_year = rows.groupby(["crime", "geo", "year"])["row"].nunique()
-    expected = per_year.reindex(pd.MultiIndex.from_arrays([g["crime"], g["geo"], g["date"].dt.year])).to_numpy()
+    per_year = rows.groupby(["crime", "year"])["row"].nunique()
+    expected = per_year.reindex(pd.MultiIndex.from_arrays([g["crime"], g["date"].dt.year])).to_numpy()
     g = g[g["n"] == expected]
     return pd.DataFrame({"series_id": SOURCE_ID + "." + prefix + g["crime"], "geo": g["geo"], "date": g["date"],
                          "value": g["value"]})
