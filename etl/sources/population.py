@@ -109,11 +109,11 @@ def _by_name(snapshot, name: str, rows: pd.DataFrame, names: pd.Series, years: d
     if geo.isna().any():
         raise _fail(snapshot, name, f"unmatched area name(s) {sorted(names[geo.isna()])} "
                                     "(not in data/reference/states.csv)")
+    if geo.duplicated().any():
+        raise _fail(snapshot, name, f"more than one row for {sorted(set(geo[geo.duplicated()]))}")
     missing = sorted(set(by_name.values()) - set(geo))
     if missing:
         raise _fail(snapshot, name, f"no data row for {missing}")
-    if geo.duplicated().any():
-        raise _fail(snapshot, name, f"more than one row for {sorted(set(geo[geo.duplicated()]))}")
     long = rows[list(years)].assign(geo=geo.to_numpy()).melt(id_vars="geo", var_name="col", value_name="value")
     return pd.DataFrame({"geo": long["geo"], "year": long["col"].map(years),
                          "value": _numbers(snapshot, name, long["value"])})
