@@ -173,7 +173,8 @@ def test_layout_changes_raise_parse_error(tmp_path, seed_snapshot, file, mutate,
 def _edit_workbook(snap, edit) -> None:
     """Rewrite the 2010-2020 intercensal workbook with one cell-level change (its real content)."""
     raw = pd.read_excel(io.BytesIO(snap.read_bytes(INTERCENSAL_2010)), header=None, dtype=object)
-    edit(raw)
+    edited = edit(raw)  # a changed copy, or None when edited in place
+    raw = raw if edited is None else edited
     raw.to_excel(snap.path(INTERCENSAL_2010), header=False, index=False)
 
 
@@ -193,7 +194,7 @@ def _set(raw, name, col, value):
     (lambda r: _rename(r, ".Arizona", ".Arizona Territory"), r"unmatched area name.*Arizona Territory"),
     (lambda r: r.__setitem__(3, r[3].replace(2011, 2012)), r"July 1 2010 … 2019"),
     (lambda r: _rename(r, "Geographic Area", "Area"), r"'Geographic Area' header"),
-    (lambda r: r.drop(index=_row(r, ".Wyoming"), inplace=True), r"no data row for \['US-WY'\]"),
+    (lambda r: r.drop(index=_row(r, ".Wyoming")), r"no data row for \['US-WY'\]"),
     (lambda r: _set(r, ".Texas", 5, "n/a"), r"nst-est2020int-pop.xlsx: non-numeric population"),
     (lambda r: _rename(r, ".Nevada", ".Texas"), r"more than one row for \['US-TX'\]"),
 ])
