@@ -4,7 +4,8 @@ SESNSP publishes the wide latin-1 file ``IDVFC_NM_<mes><aa>.csv`` (one column pe
 datos abiertos page; the seed snapshot is a complete third-party long reshape of it (bz2, UTF-8).
 ``transform`` reads either layout into one long frame, then sums victims per series, state and
 month; ``MX`` is the sum of the 32 states. Dates are the first of the month (the long file's
-day 15 is a placeholder).
+day 15 is a placeholder). The firearm share (percent) divides two of those victim series per
+geography and month, MX included (national over national, not a mean of state shares).
 """
 
 from __future__ import annotations

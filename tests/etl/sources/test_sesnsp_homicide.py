@@ -84,13 +84,16 @@ def test_shape(table):
     assert table["date"].max() == pd.Timestamp("2025-06-01")
     assert (table["date"].dt.day == 1).all()  # the file's day-15 placeholder becomes the 1st
     assert table["geo"].nunique() == 33
-    assert table["series_id"].nunique() == 6
-    assert set(table["unit"]) == {"victims"} and table["flag"].isna().all()
+    assert table["series_id"].nunique() == 7
+    units = table.groupby("series_id")["unit"].unique().map(tuple).to_dict()
+    assert units.pop(f"{SID}.homicidio_doloso_firearm_share") == ("percent",)
+    assert set(units.values()) == {("victims",)} and table["flag"].isna().all()
 
 
 def test_national_is_sum_of_states(table):
-    states_sum = table[table["geo"] != "MX"].groupby(["series_id", "date"])["value"].sum()
-    national = table[table["geo"] == "MX"].set_index(["series_id", "date"])["value"]
+    victims = table[table["unit"] == "victims"]
+    states_sum = victims[victims["geo"] != "MX"].groupby(["series_id", "date"])["value"].sum()
+    national = victims[victims["geo"] == "MX"].set_index(["series_id", "date"])["value"]
     pd.testing.assert_series_equal(national.sort_index(), states_sum.sort_index(), check_names=False)
 
 
@@ -100,6 +103,51 @@ def test_breakdowns_within_total(table):
     assert (male + female <= y[f"{SID}.homicidio_doloso"]).all()
     assert (y[f"{SID}.homicidio_doloso_firearm"] <= y[f"{SID}.homicidio_doloso"]).all()
     assert (y[f"{SID}.feminicidio_firearm"] <= y[f"{SID}.feminicidio"]).all()
+
+
+SHARE, FIREARM, TOTAL = (f"{SID}.homicidio_doloso_firearm_share", f"{SID}.homicidio_doloso_firearm",
+                         f"{SID}.homicidio_doloso")
+
+
+@pytest.mark.parametrize("geo, date, firearm, total", [
+    ("MX", "2020-01-01", 2_100, 2_996),
+    ("MX-CHH", "2020-06-01", 194, 275),
+])
+def test_firearm_share_headline(table, seed_long, geo, date, firearm, total):
+    # the counts come straight from the seed file, the share from the table
+    d = pd.Timestamp(date)
+    rows = seed_long[(seed_long["n_year"] == d.year) & (seed_long["n_month"].astype(int) == d.month)
+                     & (seed_long["subtipo_de_delito"] == "Homicidio doloso")]
+    if geo != "MX":
+        rows = rows[rows["cve_ent"] == "08"]
+    assert rows["n_victimas"].sum() == total
+    assert rows.loc[rows["modalidad"] == "Con arma de fuego", "n_victimas"].sum() == firearm
+    value = table.set_index(["series_id", "geo", "date"]).loc[(SHARE, geo, d), "value"]
+    assert value == pytest.approx(100 * firearm / total)
+
+
+def test_firearm_share_is_firearm_over_total_and_skips_months_without_victims(table):
+    wide = table[table["series_id"].isin([SHARE, FIREARM, TOTAL])].pivot_table(
+        index=["geo", "date"], columns="series_id", values="value")
+    with_victims = wide[wide[TOTAL] > 0]
+    assert len(wide[wide[TOTAL] == 0]) > 0 and wide.loc[wide[TOTAL] == 0, SHARE].isna().all()  # no 0 %, no row
+    pd.testing.assert_series_equal(with_victims[SHARE], 100 * with_victims[FIREARM] / with_victims[TOTAL],
+                                   check_names=False)
+    share = table[table["series_id"] == SHARE]
+    assert share["value"].between(0, 100).all() and set(share["geo"]) == set(table["geo"])
+    mx = share[share["geo"] == "MX"].set_index("date")["value"]
+    assert 55 < mx["2015"].mean() < 60 and 70 < mx["2020"].mean() < 71.5  # the rise from ~58 % to ~71 %
+
+
+def test_firearm_share_panel():
+    from dashboard.registry import build
+
+    reg = build({sid: src.meta for sid, src in etl.registry.all_sources().items()})
+    panel = reg.panels["firearm_share"]
+    assert (panel.geo_kind, panel.default_geo, panel.order, panel.default_on) == ("mx", "MX", 25, False)
+    [spec] = panel.series
+    assert spec.id == SHARE and spec.unit == "percent" and not spec.per_100k and spec.label_es
+    assert "not a count of deaths" in panel.description and panel.description_es
 
 
 def test_committed_fixture_is_a_repivot_of_the_seed(seed_long):
