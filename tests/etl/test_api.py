@@ -19,9 +19,10 @@ from etl.registry import all_sources
 from etl.schema import TIDY_COLUMNS
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
-BUILT = ["cdc_vsrr_overdose", "inegi_homicide"]
+BUILT = ["cdc_nchs_final_overdose", "cdc_vsrr_overdose", "inegi_homicide", "population"]
 VSRR = "cdc_vsrr_overdose.all_drugs"
 INEGI = "inegi_homicide.homicides"
+NCHS = "cdc_nchs_final_overdose"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(paths.DATA_DIR_ENV, str(root))
         results = etl.pipeline.run(BUILT, offline=True, progress=lambda _: None)
-        assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
+        assert [r.status for r in results] == ["ok"] * len(BUILT), [r.error for r in results]
         yield root
 
 
@@ -92,7 +93,8 @@ def test_load_sees_a_rebuilt_table(data_dir):
     lines[i] = "|".join(cells)
     csv.write_text("".join(lines))
     manifest = json.loads((new / "snapshot.json").read_text())
-    manifest["files"][0]["md5"] = hashlib.md5(csv.read_bytes()).hexdigest()
+    data = csv.read_bytes()
+    manifest["files"][0].update(md5=hashlib.md5(data).hexdigest(), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     (new / "snapshot.json").write_text(json.dumps(manifest))
     [res] = etl.pipeline.run(["inegi_homicide"], offline=True, progress=lambda _: None)
     assert res.snapshot == "2030-01-01"
@@ -169,3 +171,70 @@ def test_revisions_one_row_per_date_and_vintage(built):
     assert sep18.loc["2026-06-27", "revision"] == 68_421 - 67_152
     window = etl.vintages.revisions(VSRR, "US", start="2018-01-01", end="2018-12-01")
     assert window["date"].between("2018-01-01", "2018-12-01").all() and set(window["vintage"]) == {"2019-04-24", "2026-06-27"}
+
+
+# ---------------------------------------------------------------- coverage, same-release ratios, renamed ids
+
+def test_coverage_says_where_state_series_end(built):
+    cov = etl.coverage(VSRR)
+    assert list(cov.columns) == ["series_id", "geo", "first", "last", "release"]
+    last = cov.set_index("geo")["last"]
+    # the state series end Nov 2023 while the national one runs on (the snapshot's own shape)
+    assert last["US-TX"] == pd.Timestamp("2023-11-01") and last["US"] == pd.Timestamp("2025-08-01")
+    assert (cov["first"] == pd.Timestamp("2015-01-01")).all()
+    # the catalog holds it: no table is read
+    entry = etl.catalog()["sources"]["cdc_vsrr_overdose"]
+    groups = entry["coverage"][VSRR]
+    assert sorted((g["first"], g["last"]) for g in groups) == [("2015-01-01", "2023-11-01"), ("2015-01-01", "2025-08-01")]
+
+
+def test_coverage_counts_only_dates_with_a_value(built):
+    """South Dakota's T40.4 months are all suppressed: it has rows but no coverage."""
+    cov = etl.coverage(f"{NCHS}.synthetic_opioids_monthly").set_index("geo")
+    assert "US-SD" not in cov.index and len(cov) == 51  # 50 states with a value + the US sum
+    assert cov.loc["US", "first"] == pd.Timestamp("2018-01-01") and cov.loc["US", "last"] == pd.Timestamp("2023-12-01")
+    assert cov.loc["US-TX", "release"].endswith("/Multiple_Cause_of_Death_2018_2023_Single_Race_MANUAL_DOWNLOAD.csv")
+    national = etl.coverage(f"{NCHS}.all_drugs").set_index("geo")
+    assert national.loc["US", "release"] == "2025-10-25/Overdose_data_1999-2021_1.19.23.xlsx"
+    assert national.loc["US-AZ", "release"] == "2025-10-25/dod_by_state.csv"
+    assert national.loc["US-AZ", "last"] == pd.Timestamp("2020-01-01") and national.loc["US", "last"] == pd.Timestamp("2021-01-01")
+
+
+def test_ratio_within_one_release(built):
+    share = etl.ratio(f"{NCHS}.synthetic_opioids", f"{NCHS}.all_drugs", geo="US")
+    assert list(share.columns) == ["geo", "date", "numerator", "denominator", "value", "flag", "release"]
+    row = share[share["date"] == pd.Timestamp("2021-01-01")].iloc[0]
+    assert (row["numerator"], row["denominator"]) == (70_601, 106_699)  # both NIDA's workbook
+    assert round(row["value"], 4) == 0.6617 and row["flag"] is None
+    assert share["date"].dt.year.tolist() == list(range(1999, 2022))
+
+
+def test_ratio_refuses_to_mix_releases(built):
+    # WONDER's T40.4 by state of residence over the re-keyed state table: two publications
+    with pytest.raises(ValueError, match=r"different releases \(US-TX: 2025-10-25/Multiple_Cause.*vs 2025-10-25/dod_by_state.csv"):
+        etl.ratio(f"{NCHS}.synthetic_opioids_monthly", f"{NCHS}.all_drugs", geo="US-TX")
+    with pytest.raises(ValueError, match="different releases"):
+        etl.ratio(f"{NCHS}.methadone", f"{NCHS}.all_drugs", geo="US")  # re-keyed table vs workbook
+
+
+def test_renamed_population_ids_still_load(built):
+    old = etl.load("population.us_total", geo="US-AZ", start="2019-01-01", end="2020-01-01")
+    new = etl.load("population.us_resident", geo="US-AZ", start="2019-01-01", end="2020-01-01")
+    assert old["value"].tolist() == new["value"].tolist() == [7_067_695, 7_187_135]
+    assert set(old["series_id"]) == {"population.us_total"} and set(new["series_id"]) == {"population.us_resident"}
+    mx = etl.load("population.mx_total", geo="MX", start="2020-01-01", end="2020-01-01")
+    assert mx["value"].tolist() == [128_209_170] and mx["flag"].tolist() == ["projected"]
+    assert etl.coverage("population.us_total")["series_id"].unique().tolist() == ["population.us_total"]
+
+
+def test_damaged_table_reads_as_not_built(built):
+    """A truncated table gives the "not built yet" error readers handle, not a pyarrow crash."""
+    path = paths.tidy_path("inegi_homicide")
+    good = path.read_bytes()
+    try:
+        path.write_bytes(good[: len(good) // 3])
+        with pytest.raises(FileNotFoundError, match=r"unreadable.*run `python -m etl run --offline`"):
+            etl.load(INEGI, geo="MX")
+    finally:
+        path.write_bytes(good)
+    assert len(etl.load(INEGI, geo="MX")) == 23 * 12
