@@ -201,9 +201,9 @@ def test_layout_changes_raise_parse_error(tmp_path, mutate, message):
 
 
 def test_fetch_finds_the_file_on_the_landing_page(data_dir, local_server, monkeypatch):
-    file_url = local_server.route("/work/Fuero_federal_2012-2026_abr2026.csv", body=EXCERPT.read_bytes(), etag='"v1"')
+    file_url = local_server.route("/files/Fuero_federal_2012-2026_abr2026.csv", body=EXCERPT.read_bytes(), etag='"v1"')
     page = ('<!DOCTYPE html><html><body><a href="/docs/otro.pdf">PDF</a>'
-            '<a href="/work/Fuero_federal_2012-2026_abr2026.csv">Incidencia del fuero federal</a></body></html>')
+            '<a href="/files/Fuero_federal_2012-2026_abr2026.csv">Incidencia del fuero federal</a></body></html>')
     landing = local_server.route("/datos-abiertos", body=page.encode(), headers={"Content-Type": "text/html"})
     monkeypatch.setattr(module(), "LANDING_URL", landing)
     [first] = etl.pipeline.run([SID], offline=False, progress=lambda _: None)
