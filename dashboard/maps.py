@@ -55,10 +55,9 @@ GEO_LAYOUT = {
     "mx": {"projection": {"type": "mercator"}, "lonaxis": {"range": [-117.5, -86.5]}, "lataxis": {"range": [14.3, 32.8]}},
 }
 # plotly.js fetches a topojson base map (from its CDN) for every geo subplot with a
-# ``locationmode`` trace, even with every base layer off. The page points plotly.js at an empty
-# topology inline instead (``topojsonURL`` + name + ".json": the name lands in the ignored URL
-# fragment), so the maps never touch the network; the shapes are the shipped GeoJSON.
-EMPTY_TOPOJSON_URL = 'data:application/json,{"type":"Topology","objects":{},"arcs":[]}#'
+# ``locationmode`` trace, even with every base layer off: the page points it at the empty
+# topologies in assets/topojson/ (same origin) instead; the shapes are the shipped GeoJSON.
+TOPOJSON_ASSETS = "topojson/"
 GEO_BLANK = {"visible": False, "showland": False, "showcoastlines": False, "showcountries": False,
              "showsubunits": False, "showlakes": False, "showocean": False, "showrivers": False,
              "showframe": False, "bgcolor": "rgba(0,0,0,0)"}
@@ -182,9 +181,9 @@ def source_ids(key: str, option: str) -> list[str]:
 def source_line(key: str, option: str, lang: str) -> str:
     """The lines printed inside the figure (so an exported image keeps them): who published the
     counts and the population, and the snapshot each came from."""
-    meta, cat = store.sources_meta(), store.catalog()["sources"]
+    cat = store.catalog()["sources"]
     counts_id, pop_id = source_ids(key, option)
-    parts = [t("maps.source_part", lang, publisher=meta.get(counts_id, {}).get("publisher", counts_id).split(",")[0],
+    parts = [t("maps.source_part", lang, publisher=store.source_short(counts_id, lang).split(",")[0],
                snapshot=cat.get(counts_id, {}).get("snapshot", "—")),
              # one population source holds both countries: name the publisher of this country's part
              t("maps.source_part", lang, publisher=t(f"maps.{key}.population_source", lang),

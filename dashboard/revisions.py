@@ -1,27 +1,37 @@
 """The Revisions page's work, pure: how CDC's provisional counts changed from one data vintage
-(raw snapshot) to the next, and what was known on a given date."""
+(raw snapshot) to the next, and what was known on a given date, worded in the reader's language."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import NamedTuple
 
 import pandas as pd
 
 import etl
 from dashboard import store
-from dashboard.figures import FONT, HIGHLIGHT_COLOR
+from dashboard.i18n import month, number, percent, pick, t
+from etl import vocabulary
 from etl.snapshot import list_snapshots
 from etl.vintages import revisions, snapshots_as_of, table_for
 
 SOURCE = "cdc_vsrr_overdose"
+HIGHLIGHT_COLOR = "#d62728"
+FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 VINTAGE_STYLES = [("#1f4e79", "solid", 2.5), ("#5d8bbd", "dash", 2), ("#9bb4cf", "dot", 2), ("#c3d1e0", "dot", 1.5)]  # newest first
+TITLE_WIDTH = 46   # characters per title line: plotly does not wrap titles, and a phone is ~50 wide
+SOURCE_WIDTH = 64  # the same for the source line (smaller type)
+# The page lists reported counts only; their titles say so, which the page need not repeat.
+REPORTED_SUFFIX = {"en": " (reported)", "es": " (registradas)"}
 
 
-def series_keys() -> dict[str, str]:
+def series_keys(lang: str = "en") -> dict[str, str]:
     """Short key -> title of every reported (not predicted) CDC VSRR series."""
     meta = etl.series(SOURCE)
     meta = meta[~meta["series_id"].str.endswith("_predicted")]
-    return {sid.split(".", 1)[1]: title.replace(" (reported)", "") for sid, title in zip(meta["series_id"], meta["title"])}
+    suffix = REPORTED_SUFFIX.get(lang, "")
+    return {r["series_id"].split(".", 1)[1]: pick(r, "title", lang).removesuffix(suffix)
+            for r in meta.to_dict("records")}
 
 
 def vintages() -> list[str]:
@@ -42,7 +52,8 @@ def revision_rows(key: str, geo: str) -> pd.DataFrame:
 
 
 def revision_table(rev: pd.DataFrame) -> pd.DataFrame:
-    """Months present in more than one vintage: value per vintage, newest − earliest, % revision."""
+    """Months present in more than one vintage: value per vintage (columns ``as of <vintage>``),
+    newest − earliest, % revision."""
     shared = rev[rev.groupby("date")["vintage"].transform("nunique") > 1]
     if shared.empty:
         return pd.DataFrame(columns=["date", "revision", "pct_revision"])
@@ -54,7 +65,21 @@ def revision_table(rev: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def summary(rev: pd.DataFrame) -> str:
+def _sign(value: float) -> str:
+    return "+" if value > 0 else "−" if value < 0 else ""
+
+
+def signed(value: float, lang: str) -> str:
+    """+1,269 / −12: a revision's direction is part of its meaning."""
+    return _sign(round(value)) + number(abs(value), lang, 0)
+
+
+def signed_percent(value: float, lang: str) -> str:
+    """+1.9% / −0.3%; a change that rounds to 0.0% has no sign."""
+    return _sign(round(value, 1)) + percent(abs(value) / 100, lang, 1)
+
+
+def summary(rev: pd.DataFrame, lang: str = "en") -> str:
     """One sentence on the latest month shared by two or more vintages."""
     n = rev.groupby("date")["vintage"].nunique()
     if not (n > 1).any():
@@ -63,8 +88,8 @@ def summary(rev: pd.DataFrame) -> str:
     rows = rev[rev["date"] == date].sort_values("vintage")
     old, new = rows.iloc[0], rows.iloc[-1]
     pct = 100 * (new["value"] - old["value"]) / old["value"]
-    return (f"Between the {old['vintage']} and {new['vintage']} vintages, the 12 months ending {date:%b %Y} "
-            f"were revised from {old['value']:,.0f} to {new['value']:,.0f} ({pct:+.1f}%).")
+    return t("revisions.summary", lang, old=old["vintage"], new=new["vintage"], month=month(date, lang),
+             before=number(old["value"], lang, 0), after=number(new["value"], lang, 0), pct=signed_percent(pct, lang))
 
 
 class AsOf(NamedTuple):
@@ -73,27 +98,33 @@ class AsOf(NamedTuple):
     message: str
 
 
-def as_of_view(key: str, geo: str, as_of: str) -> AsOf:
+def as_of_view(key: str, geo: str, as_of: str, lang: str = "en") -> AsOf:
     """The series exactly as known on ``as_of``: built from the newest vintage on or before it."""
     when = pd.Timestamp(as_of)
+    day = f"{when:%Y-%m-%d}"
     try:
         df = etl.load(f"{SOURCE}.{key}", geo=geo, as_of=when)
     except LookupError:
         return AsOf(pd.DataFrame(columns=["date", "value", "flag"]), None,
-                    f"Nothing was known on {when:%Y-%m-%d}: the oldest vintage is {vintages()[0]}; pick a later date.")
+                    t("revisions.asof.before_first", lang, date=day, oldest=vintages()[0]))
     vintage = snapshots_as_of(SOURCE, when)[-1].date
     df = df.dropna(subset=["value"])[["date", "value", "flag"]]
     if df.empty:
-        return AsOf(df, vintage, f"On {when:%Y-%m-%d} (vintage {vintage}) this series had no values here.")
+        return AsOf(df, vintage, t("revisions.asof.empty", lang, date=day, vintage=vintage))
     last = df.iloc[-1]
-    flag = f" ({last['flag']})" if isinstance(last["flag"], str) else ""
-    return AsOf(df, vintage, f"As known on {when:%Y-%m-%d} — from the {vintage} vintage: {len(df)} months, "
-                             f"{df['date'].min():%b %Y} – {last['date']:%b %Y}; last value {last['value']:,.0f}{flag}.")
+    flags = vocabulary.flags()
+    flag = pick(flags[last["flag"]], "label", lang) if last["flag"] in flags else ""
+    return AsOf(df, vintage, t("revisions.asof.known", lang, date=day, vintage=vintage, n=str(len(df)),
+                               first=month(df["date"].min(), lang), last=month(last["date"], lang),
+                               value=number(last["value"], lang, 0), flag=f" ({flag})" if flag else ""))
 
 
-def _line(frame: pd.DataFrame, name: str, line: dict, **extra) -> dict:
+def _line(frame: pd.DataFrame, name: str, line: dict, lang: str, **extra) -> dict:
+    # the hover text is worded here (locale month and number), not by plotly's own formats
+    text = [t("revisions.hover", lang, name=name, month=month(d, lang), value=number(v, lang, 0))
+            for d, v in zip(frame["date"], frame["value"])]
     return {"type": "scatter", "x": frame["date"], "y": frame["value"], "mode": "lines", "name": name, "line": line,
-            "hovertemplate": f"<b>{name}</b><br>12 months ending %{{x|%b %Y}}: %{{y:,.0f}}<extra></extra>", **extra}
+            "text": text, "hovertemplate": "%{text}<extra></extra>", **extra}
 
 
 def focus(rev: pd.DataFrame) -> tuple[list, list] | None:
@@ -107,26 +138,40 @@ def focus(rev: pd.DataFrame) -> tuple[list, list] | None:
     return [rev["date"].min() - pd.DateOffset(months=1), x1], [y.min() - pad, y.max() + pad]
 
 
-def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str) -> dict:
+def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "en") -> dict:
     """One line per vintage (newest solid and dark, older lighter and dotted) over the as-of series,
-    highlighted; zoomed to where the vintages overlap (double-click shows everything)."""
-    traces = [] if view.frame.empty else [_line(view.frame, f"known on {as_of} ({view.vintage} vintage)",
-                                                {"color": HIGHLIGHT_COLOR, "width": 9}, opacity=0.35)]
+    highlighted; zoomed to where the vintages overlap (double-click shows everything). The title
+    and the source are inside the figure, so a downloaded image keeps them."""
+    traces = [] if view.frame.empty else [_line(
+        view.frame, t("revisions.trace.known", lang, date=as_of, vintage=view.vintage),
+        {"color": HIGHLIGHT_COLOR, "width": 9}, lang, opacity=0.35)]
     groups = list(rev.groupby("vintage"))  # oldest first: the newest is drawn on top
     for i, (vintage, g) in enumerate(groups):
         color, dash, width = VINTAGE_STYLES[min(len(groups) - 1 - i, len(VINTAGE_STYLES) - 1)]
-        traces.append(_line(g, f"as of {vintage}", {"color": color, "dash": dash, "width": width}))
+        traces.append(_line(g, t("revisions.trace.vintage", lang, vintage=vintage),
+                            {"color": color, "dash": dash, "width": width}, lang))
     ranges = focus(rev)
+    lines = textwrap.wrap(title, TITLE_WIDTH)
+    source = textwrap.wrap(t("revisions.figure_source", lang, publisher=store.source_short(SOURCE, lang),
+                             vintages=", ".join(sorted(rev["vintage"].unique())) or "—"), SOURCE_WIDTH)
+    top = 16 + 20 * len(lines) + 14 * len(source)
     layout = {
-        "title": {"text": title, "x": 0.01, "font": {"size": 16}}, "height": 440, "hovermode": "x unified",
-        "font": {"family": FONT, "size": 12}, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 50, "b": 80},
-        "legend": {"orientation": "h", "traceorder": "reversed", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
+        "title": {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 15},
+                  "subtitle": {"text": "<br>".join(source), "font": {"size": 10, "color": "#5b6770"}}},
+        "height": 400 + top, "hovermode": "x unified",
+        "font": {"family": FONT, "size": 12}, "plot_bgcolor": "#fff",
+        "separators": ".,",  # decimal and thousands marks of both en-US and es-MX (Babel's, as in the table)
+        "margin": {"l": 64, "r": 12, "t": top, "b": 40},
+        # under the plot, in paper coordinates: plotly grows the bottom margin to fit the legend's rows
+        "legend": {"orientation": "h", "traceorder": "reversed", "x": 0, "y": -0.1, "yanchor": "top"},
         "xaxis": {"type": "date", "gridcolor": "#eee", "linecolor": "#999", "range": ranges and ranges[0]},
-        "yaxis": {"title": {"text": "deaths, 12 months ending"}, "gridcolor": "#eee", "tickformat": ",.0f",
+        "yaxis": {"title": {"text": t("revisions.yaxis", lang)}, "gridcolor": "#eee", "tickformat": ",.0f",
                   "range": ranges and ranges[1]},
+        "annotations": [],
     }
     if not traces:
-        layout["annotations"] = [{"text": "No values in any vintage here", "xref": "paper", "yref": "paper", "showarrow": False}]
+        layout["annotations"].append({"text": t("revisions.figure_empty", lang), "xref": "paper", "yref": "paper",
+                                      "showarrow": False})
     return {"data": traces, "layout": layout}
 
 
@@ -138,13 +183,17 @@ class RevisionsResult(NamedTuple):
     notes: list[str]
 
 
-def build(key: str, geo: str, as_of: str) -> RevisionsResult:
+def build(key: str, geo: str, as_of: str, lang: str = "en") -> RevisionsResult:
     """Everything the page shows for one selection."""
-    label = series_keys()[key]
+    label = series_keys(lang)[key]
+    place = store.geo_name(geo, lang)
     rev = revision_rows(key, geo)
     n = rev["vintage"].nunique()
-    have = "No vintage" if n == 0 else f"Only the {rev['vintage'].iloc[0]} vintage"
-    notes = [f"{have} has {label} for {store.geo_name(geo)}: there are no revisions to compare."] if n < 2 else []
-    view = as_of_view(key, geo, as_of)
-    fig = figure(rev, view, as_of, f"{label} — {store.geo_name(geo)}, by data vintage")
-    return RevisionsResult(fig, revision_table(rev), summary(rev), view, notes)
+    notes = []
+    if n == 0:
+        notes = [t("revisions.note.no_vintage", lang, series=label, geo=place)]
+    elif n == 1:
+        notes = [t("revisions.note.one_vintage", lang, vintage=rev["vintage"].iloc[0], series=label, geo=place)]
+    view = as_of_view(key, geo, as_of, lang)
+    fig = figure(rev, view, as_of, t("revisions.figure_title", lang, series=label, geo=place), lang)
+    return RevisionsResult(fig, revision_table(rev), summary(rev, lang), view, notes)

@@ -11,30 +11,16 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from dash.exceptions import PreventUpdate
 
 from dashboard import components, maps
-from dashboard.i18n import LANGS, best_lang, t
+from dashboard.i18n import LANGS, t
 from dashboard.state import check_params
 
 DEFAULTS = {"us_drug": "all_drugs", "mx_source": "inegi", "sort": "-rate"}
 
 
-def _request_lang() -> str:
-    """The language of a request with no ``lang``: the page URL's (a callback's referrer), else
-    the browser's Accept-Language."""
-    if not flask.has_request_context():
-        return "en"
-    for url in (flask.request.url, flask.request.referrer or ""):
-        lang = parse_qs(urlparse(url).query).get("lang", [""])[-1]
-        if lang in LANGS:
-            return lang
-    return best_lang(flask.request.headers.get("Accept-Language"))
-
-
-def page_lang(lang) -> str:
-    return lang if lang in LANGS else _request_lang()
-
-
 def _title(**_path) -> str:
-    return t("maps.page_title", _request_lang())
+    """The <title>, in the language of the page URL (the referrer of the callback that asks)."""
+    ref = parse_qs(urlparse(flask.request.referrer or "").query) if flask.has_request_context() else {}
+    return t("maps.page_title", components.page_lang({"lang": ref.get("lang")}))
 
 
 dash.register_page(__name__, path="/maps", name="Maps", title=_title)
@@ -62,7 +48,7 @@ def _map_panel(key: str, lang: str) -> html.Section:
         # the figure prints its title (exported images keep it); the heading is for screen readers
         html.H3(id=f"map-{key}-heading", className="sr-only"),
         dcc.Graph(id=f"map-{key}", className="map-graph", responsive=True, config={
-            "displaylogo": False, "topojsonURL": maps.EMPTY_TOPOJSON_URL, "scrollZoom": False, "locale": lang,
+            "displaylogo": False, "topojsonURL": dash.get_asset_url(maps.TOPOJSON_ASSETS), "scrollZoom": False, "locale": lang,
             "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
         html.P(id=f"map-{key}-summary", className="chart-summary", **{"aria-live": "polite"}),
         html.Div([
@@ -77,8 +63,8 @@ def _map_panel(key: str, lang: str) -> html.Section:
 
 @components.data_guard
 def layout(**query) -> html.Div:
+    lang = components.page_lang(query)
     sel, notes = parse(query)
-    lang = page_lang(sel["lang"])
     years = maps.offered_years()
     return html.Div([
         dcc.Store(id="maps-query"), dcc.Store(id="maps-lang", data=lang), dcc.Store(id="maps-sort", data=sel["sort"]),
@@ -95,7 +81,7 @@ def layout(**query) -> html.Div:
             _radio("map-mx-source", t("maps.mx.control", lang), sel["mx_source"],
                    {k: maps.series_title("mx", k, lang) for k in maps.MX.options}),
         ], className="map-controls"),
-        html.Div([_map_panel("us", lang), _map_panel("mx", lang)], className="maps"),
+        html.Div([_map_panel("us", lang), _map_panel("mx", lang)], className="maps", id="charts"),
         html.P(t("maps.method", lang), className="lede"),
     ], lang=lang)
 

@@ -3,93 +3,117 @@ next, and the series exactly as it was known on a chosen date."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import dash
+import flask
 import pandas as pd
-from dash import Input, Output, callback, ctx, dash_table, dcc, html
-from dash.dash_table.Format import Format, Group, Scheme, Sign, Symbol
+from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import components, revisions, store
+from dashboard.i18n import LANGS, month, number, t
 from dashboard.state import check_params, is_date
 
-dash.register_page(__name__, path="/revisions", name="Revisions", title="How were the numbers revised?")
 
-CAVEAT = ("Each vintage is a different CDC release (a dated snapshot of the publisher's file). Provisional counts "
-          "are revised upward as death records close, so the latest months of any vintage are the least complete.")
+def _title(**_path) -> str:
+    """The <title>, in the language of the page URL (the referrer of the callback that asks)."""
+    ref = parse_qs(urlparse(flask.request.referrer or "").query) if flask.has_request_context() else {}
+    return t("revisions.page_title", components.page_lang({"lang": ref.get("lang")}))
+
+
+dash.register_page(__name__, path="/revisions", name="Revisions", title=_title)
 
 
 def defaults() -> dict:
     return {"series": "all_drugs", "geo": "US", "as_of": revisions.vintages()[-1]}
 
 
-def parse(query: dict) -> tuple[dict, list[str]]:
-    """Query parameters -> valid selection; anything invalid falls back with a notice."""
+def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
+    """Query parameters -> valid selection; anything invalid falls back with a notice (a catalog
+    key and its parameters). ``lang`` is read by the layout."""
     checks = {"series": lambda v: v in revisions.series_keys(), "geo": lambda v: v in store.valid_geos()["us"],
-              "as_of": is_date}
-    return check_params(query, checks, defaults())
+              "as_of": is_date, "lang": lambda v: v in LANGS}
+    sel, notes = check_params(query, checks, {**defaults(), "lang": ""})
+    sel.pop("lang")
+    return sel, notes
+
+
+def _geo_options(lang: str) -> list[dict]:
+    codes = [c for c, _ in store.geo_options()["us"]]
+    first, rest = codes[:1], sorted(codes[1:], key=lambda c: store.geo_name(c, lang))
+    return [{"label": store.geo_name(c, lang), "value": c} for c in first + rest]
 
 
 @components.data_guard
 def layout(**query) -> html.Div:
+    lang = components.page_lang(query)
     sel, notes = parse(query)
-    vintage_opts = [{"label": f"{v} (vintage)", "value": v} for v in revisions.vintages()]
+    vintage_opts = [{"label": t("revisions.vintage_option", lang, vintage=v), "value": v} for v in revisions.vintages()]
     return html.Div([
-        dcc.Store(id="revisions-query"),
-        components.notices(notes, "warning"),
-        html.H2("How were the numbers revised?"),
-        html.P("CDC's overdose counts are provisional: each release (vintage) revises earlier months as death "
-               "records close. One line per vintage shows how the same months were first reported and later "
-               "revised; the table lists every month published in more than one vintage.", className="lede"),
+        dcc.Store(id="revisions-query"), dcc.Store(id="revisions-lang", data=lang),
+        components.notices([t(key, lang, **params) for key, params in notes], "warning"),
+        html.H2(t("revisions.heading", lang)),
+        html.P(t("revisions.lede", lang), className="lede"),
         html.Div([
-            html.Div([html.Label("Series", className="ctl-label"),
+            html.Div([html.Label(t("revisions.control.series", lang), htmlFor="rev-series", className="ctl-label"),
                       dcc.Dropdown(id="rev-series", value=sel["series"], clearable=False,
-                                   options=series_options(sel["geo"]))], className="ctl"),
-            html.Div([html.Label("Geography", className="ctl-label"),
-                      dcc.Dropdown(id="rev-geo", value=sel["geo"], clearable=False,
-                                   options=[{"label": n, "value": c} for c, n in store.geo_options()["us"]])],
+                                   options=series_options(sel["geo"], lang))], className="ctl"),
+            html.Div([html.Label(t("revisions.control.geo", lang), htmlFor="rev-geo", className="ctl-label"),
+                      dcc.Dropdown(id="rev-geo", value=sel["geo"], clearable=False, options=_geo_options(lang))],
                      className="ctl"),
-            html.Div([html.Label("As of (a vintage…)", className="ctl-label"),
-                      dcc.Dropdown(id="rev-asof", options=vintage_opts, placeholder="another date", clearable=False,
+            html.Div([html.Label(t("revisions.control.vintage", lang), htmlFor="rev-asof", className="ctl-label"),
+                      dcc.Dropdown(id="rev-asof", options=vintage_opts, clearable=False, searchable=False,
+                                   placeholder=t("revisions.control.vintage_placeholder", lang),
                                    value=sel["as_of"] if sel["as_of"] in revisions.vintages() else None)],
                      className="ctl"),
-            html.Div([html.Label("…or any date", className="ctl-label"),
-                      dcc.DatePickerSingle(id="rev-asof-date", date=sel["as_of"], display_format="YYYY-MM-DD")],
+            html.Div([html.Label(t("revisions.control.date", lang), htmlFor="rev-asof-date", className="ctl-label"),
+                      dcc.DatePickerSingle(id="rev-asof-date", date=sel["as_of"], display_format="YYYY-MM-DD",
+                                           first_day_of_week=1 if lang == "es" else 0)],
                      className="ctl"),
         ], className="impact-controls"),
-        html.Div([dcc.Loading(dcc.Graph(id="rev-figure")), html.P(id="rev-summary", className="rev-summary"),
-                  html.Div(id="rev-asof-note"), html.Div(id="rev-notes"),
-                  components.provenance_line([revisions.SOURCE]), html.P(CAVEAT, className="rev-caveat")],
-                 className="panel"),
-        html.H3("Revisions by month"),
-        html.Div(id="rev-table", className="panel"),
-    ])
+        html.Section([dcc.Loading(dcc.Graph(id="rev-figure", config={"displaylogo": False, "locale": lang})),
+                      html.P(id="rev-summary", className="rev-summary", **{"aria-live": "polite"}),
+                      html.Div(id="rev-asof-note"), html.Div(id="rev-notes"),
+                      components.provenance_line([revisions.SOURCE], lang),
+                      html.P(t("revisions.caveat", lang), className="rev-caveat")],
+                     className="panel", id="charts", **{"aria-label": t("revisions.chart_label", lang)}),
+        html.H3(t("revisions.table_heading", lang), id="rev-table-heading"),
+        html.Div(id="rev-table", className="panel table-scroll rev-table", tabIndex=0, role="region",
+                 **{"aria-labelledby": "rev-table-heading"}),
+    ], lang=lang)
 
 
-def table_component(table: pd.DataFrame) -> dash_table.DataTable:
-    table = table.sort_values("date", ascending=False).assign(date=lambda d: d["date"].dt.strftime("%b %Y"))
-    def count():  # Format's methods change it in place: a fresh one per column kind
-        return Format(group=Group.yes, precision=0, scheme=Scheme.fixed)
-    columns = [{"name": "12 months ending", "id": "date"}]
-    columns += [{"name": c, "id": c, "type": "numeric", "format": count()} for c in table if c.startswith("as of")]
-    columns += [{"name": "revision (newest − earliest)", "id": "revision", "type": "numeric",
-                 "format": count().sign(Sign.positive)},
-                {"name": "% revision", "id": "pct_revision", "type": "numeric",
-                 "format": Format(precision=1, scheme=Scheme.fixed, sign=Sign.positive).symbol(Symbol.yes).symbol_suffix("%")}]
-    return dash_table.DataTable(
-        data=table.to_dict("records"), columns=columns, page_size=12, id="rev-results",
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"},
-        style_header={"fontWeight": "600", "background": "#f4f6f8"})
+def table_component(table: pd.DataFrame, lang: str) -> html.Table:
+    """Newest month first: the value in each vintage, the total revision and its percentage."""
+    table = table.sort_values("date", ascending=False)
+    vintage_cols = [c for c in table if c.startswith("as of ")]
+    head = [t("revisions.table.month", lang)]
+    head += [t("revisions.table.vintage", lang, vintage=c.removeprefix("as of ")) for c in vintage_cols]
+    head += [t("revisions.table.revision", lang), t("revisions.table.pct", lang)]
+
+    def cell(v, fmt=lambda x: number(x, lang, 0)):
+        return html.Td("—" if pd.isna(v) else fmt(v), className="num")
+
+    rows = [html.Tr([html.Th(month(r["date"], lang), scope="row"), *[cell(r[c]) for c in vintage_cols],
+                     cell(r["revision"], lambda x: revisions.signed(x, lang)),
+                     cell(r["pct_revision"], lambda x: revisions.signed_percent(x, lang))])
+            for r in table.to_dict("records")]
+    return html.Table([
+        html.Caption(t("revisions.table.caption", lang)),
+        html.Thead(html.Tr([html.Th(h, scope="col", className=None if i == 0 else "num") for i, h in enumerate(head)])),
+        html.Tbody(rows)], id="rev-results", className="data-table")
 
 
-@callback(Output("rev-series", "options"), Input("rev-geo", "value"))
-def series_options(geo):
+@callback(Output("rev-series", "options"), Input("rev-geo", "value"), State("revisions-lang", "data"))
+def series_options(geo, lang="en"):
     counts = revisions.vintage_counts(geo)
+
     def label(key, title):
         n = counts.get(key, 0)
-        return f"{title} — {n} vintages" if n > 1 else f"{title} — only {n} vintage" if n else f"{title} — no data here"
-    return [{"label": label(k, t), "value": k} for k, t in revisions.series_keys().items()]
+        which = "many" if n > 1 else "one" if n == 1 else "none"
+        return t(f"revisions.option.{which}", lang, title=title, n=str(n))
+    return [{"label": label(k, title), "value": k} for k, title in revisions.series_keys(lang).items()]
 
 
 @callback(Output("rev-asof", "value"), Output("rev-asof-date", "date"),
@@ -103,16 +127,18 @@ def sync_as_of(vintage, date):
 
 @callback(Output("rev-figure", "figure"), Output("rev-summary", "children"), Output("rev-asof-note", "children"),
           Output("rev-notes", "children"), Output("rev-table", "children"), Output("revisions-query", "data"),
-          Input("rev-series", "value"), Input("rev-geo", "value"), Input("rev-asof-date", "date"))
-def update(series_key, geo, as_of):
+          Input("rev-series", "value"), Input("rev-geo", "value"), Input("rev-asof-date", "date"),
+          State("revisions-lang", "data"))
+def update(series_key, geo, as_of, lang):
     if series_key not in revisions.series_keys() or geo not in store.valid_geos()["us"]:
         raise PreventUpdate
+    lang = lang if lang in LANGS else "en"
     as_of = (as_of or defaults()["as_of"])[:10]
-    r = revisions.build(series_key, geo, as_of)
+    r = revisions.build(series_key, geo, as_of, lang)
     note = components.notices([r.as_of.message], "warning" if r.as_of.vintage is None else "info")
-    table = table_component(r.table) if len(r.table) else html.P("No month appears in more than one vintage.")
-    query = "?" + urlencode({"series": series_key, "geo": geo, "as_of": as_of})
-    return r.figure, r.summary, note, components.notices(r.notes, "warning"), table, query
+    table = table_component(r.table, lang) if len(r.table) else html.P(t("revisions.table.empty", lang))
+    params = {"series": series_key, "geo": geo, "as_of": as_of, **({"lang": lang} if lang != "en" else {})}
+    return r.figure, r.summary, note, components.notices(r.notes, "warning"), table, "?" + urlencode(params)
 
 
 components.keep_url_in_step("revisions-query")

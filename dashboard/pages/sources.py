@@ -1,56 +1,107 @@
-"""Sources: every source and series, with definitions, caveats and the snapshot behind them."""
+"""Sources: every source and series, with definitions, caveats and the snapshot behind them, in
+the reader's language (metadata without a Spanish text shows its English one, marked lang="en"
+so a screen reader pronounces it as English)."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
 import dash
-from dash import dcc, html
+import flask
+from dash import html
 
-from dashboard import store
+from dashboard import components, store
+from dashboard.i18n import month, number, pick, t
+from etl import vocabulary
+from etl.registry import all_sources
 
-dash.register_page(__name__, path="/sources", name="Sources", title="Sources and definitions")
-
-GENERAL_CAVEATS = [
-    "CDC's provisional counts are 12-month-ending sums: each point is the total of the 12 months ending that "
-    "month. They are not monthly counts and must not be added up; the calendar-year figure is the December value.",
-    "SESNSP counts victims recorded in state prosecutors' case files (carpetas de investigación); INEGI counts "
-    "death certificates. They measure different things and differ by 1,000–2,000 homicides a year nationally.",
-    "CBP reports by federal fiscal year (October–September): October to December belong to the previous calendar "
-    "year's fiscal year + 1. The current fiscal year is incomplete (FYTD) and revised each month.",
-    "Provisional, predicted, projected and fiscal-year-to-date values are drawn dashed or dotted.",
-]
+GENERAL_CAVEATS = ("cdc_12m", "sesnsp_inegi", "cbp_fiscal", "dashed")
 
 
-def layout(**_ignored) -> html.Div:
-    cat = store.catalog()
-    series = store.series_meta()
-    blocks = []
-    for sid, meta in store.sources_meta().items():
-        entry = cat["sources"].get(sid, {})
-        attempt = cat["attempts"].get(sid, {})
-        rows = [html.Tr([html.Td(html.Code(s["series_id"])), html.Td(s["title"]), html.Td(s["unit"]),
-                         html.Td(s["frequency"].replace("_", " ")), html.Td(s["definition"]),
-                         html.Td(s["caveats"] or "")])
-                for s in series.values() if s["source_id"] == sid]
-        blocks.append(html.Section([
-            html.H3(meta["title"]),
-            html.P([html.A(meta["publisher"], href=meta["landing_url"], target="_blank", rel="noopener"),
-                    f" · {meta['license']} · updated {meta['cadence']}"]),
-            html.P(["Data: ", html.A(meta["download_url"], href=meta["download_url"], target="_blank",
-                                     rel="noopener")]),
-            html.P(f"Built from snapshot {entry.get('snapshot', '—')} ({entry.get('rows', 0):,} rows, "
-                   f"{entry.get('date_min', '?')} – {entry.get('date_max', '?')}), fetched "
-                   f"{(entry.get('fetched_at') or '—')[:10]}, status {entry.get('status', 'not built')}."),
-            html.P(f"Last refresh attempt {attempt.get('at', '—')}: {attempt.get('error')}", className="notice warning")
-            if attempt.get("error") else None,
-            dcc.Markdown(f"**Caveats.** {meta['caveats']}") if meta.get("caveats") else None,
-            html.P(f"Cite as: {meta['citation']}", className="lede"),
-            html.Details([html.Summary(f"{len(rows)} series"), html.Table(
-                [html.Thead(html.Tr([html.Th(h) for h in ("id", "title", "unit", "frequency", "definition",
-                                                          "caveats")])), html.Tbody(rows)],
-                className="sources-table")]),
-        ], className="panel", id=f"source-{sid}"))
-    return html.Div([
-        html.H2("Sources and definitions"),
-        html.Ul([html.Li(c) for c in GENERAL_CAVEATS], className="lede"),
-        *blocks,
+def _title(**_path) -> str:
+    """The <title>, in the language of the page URL (the referrer of the callback that asks)."""
+    ref = parse_qs(urlparse(flask.request.referrer or "").query) if flask.has_request_context() else {}
+    return t("sources.page_title", components.page_lang({"lang": ref.get("lang")}))
+
+
+dash.register_page(__name__, path="/sources", name="Sources", title=_title)
+
+
+def _text(obj, field: str, lang: str, tag=html.Span, **kw):
+    """A metadata text in the reader's language; its English original, marked as English, when
+    there is no translation."""
+    text = pick(obj, field, lang)
+    english = lang != "en" and not (obj.get(f"{field}_es") if isinstance(obj, dict) else getattr(obj, f"{field}_es", ""))
+    return tag(text, lang="en" if english else None, **kw)
+
+
+def _term(section: dict, key: str, lang: str) -> str:
+    term = section.get(key)
+    return pick(term, "label", lang) if term else key.replace("_", " ")
+
+
+def _date(value, lang: str) -> str:
+    return month(value, lang) if value else "—"
+
+
+def _series_table(src, lang: str) -> html.Div:
+    units, freqs = vocabulary.units(), vocabulary.frequencies()
+    rows = [html.Tr([html.Td(html.Code(s.id)), _text(s, "title", lang, html.Td), html.Td(_term(units, s.unit, lang)),
+                     html.Td(_term(freqs, s.frequency, lang)), _text(s, "definition", lang, html.Td),
+                     _text(s, "caveats", lang, html.Td) if s.caveats else html.Td("")])
+            for s in src.meta.series]
+    head = [t(f"sources.col.{c}", lang) for c in ("id", "title", "unit", "frequency", "definition", "caveats")]
+    return html.Details([
+        html.Summary(t("sources.series_count", lang, n=str(len(rows)))),
+        html.Div(html.Table([html.Caption(t("sources.series_caption", lang, source=pick(src.meta, "title", lang)),
+                                          className="sr-only"),
+                             html.Thead(html.Tr([html.Th(h, scope="col") for h in head])), html.Tbody(rows)],
+                            className="sources-table"),
+                 className="table-scroll", tabIndex=0, role="region",
+                 **{"aria-label": t("sources.series_region", lang, source=pick(src.meta, "title", lang))}),
     ])
+
+
+def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.Section:
+    meta = src.meta
+    status = entry.get("status", "not_built")
+    built = t("sources.built", lang, snapshot=entry.get("snapshot") or "—", rows=number(entry.get("rows") or 0, lang),
+              first=_date(entry.get("date_min"), lang), last=_date(entry.get("date_max"), lang),
+              fetched=(entry.get("fetched_at") or "—")[:10],
+              status=t(f"sources.status.{status}", lang) if f"sources.status.{status}" in _STATUS_KEYS else status)
+    return html.Section([
+        _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
+        html.P([html.A(meta.publisher, href=meta.landing_url, target="_blank", rel="noopener"),
+                " · ", html.Span(meta.license, lang="en" if lang != "en" else None), " · ",
+                t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
+        html.P([t("sources.download", lang), " ", html.A(meta.download_url, href=meta.download_url, target="_blank",
+                                                         rel="noopener")], className="source-meta"),
+        html.P(built, className="source-meta"),
+        html.P([t("sources.last_error", lang, at=attempt.get("at", "—")), " ",
+                html.Span(attempt.get("error"), lang="en")], className="notice warning")
+        if attempt.get("error") else None,
+        html.P([html.Strong(t("sources.caveats", lang)), " ", _text(meta, "caveats", lang)], className="source-meta")
+        if meta.caveats else None,
+        html.P([t("sources.cite", lang), " ", html.Span(meta.citation, className="citation")], className="lede"),
+        _series_table(src, lang),
+    ], className="panel", id=f"source-{sid}", **{"aria-labelledby": f"source-{sid}-title"})
+
+
+_STATUS_KEYS = {f"sources.status.{s}" for s in ("ok", "not_modified", "fallback", "failed", "not_built")}
+
+
+@components.data_guard
+def layout(**query) -> html.Div:
+    lang = components.page_lang(query)  # the page has no other parameter; others are ignored, as they always were
+    cat = store.catalog()
+    blocks = [_source_block(sid, src, cat["sources"].get(sid, {}), cat["attempts"].get(sid, {}), lang)
+              for sid, src in sorted(all_sources().items())]
+    return html.Div([
+        html.H2(t("sources.heading", lang)),
+        html.Ul([html.Li(t(f"sources.general.{k}", lang)) for k in GENERAL_CAVEATS],
+                className="lede", id="charts"),
+        html.Nav(html.Ul([html.Li(html.A(pick(src.meta, "title", lang), href=f"#source-{sid}"))
+                          for sid, src in sorted(all_sources().items())], className="source-index"),
+                 **{"aria-label": t("sources.index", lang)}),
+        *blocks,
+    ], lang=lang)
