@@ -201,7 +201,9 @@ def _warn_untrusted(host: str) -> None:
 # ---------------------------------------------------------------- health
 
 def health() -> tuple[dict, int]:
-    """(body, HTTP status): 503 when the data is unusable (catalog unreadable, a table missing)."""
+    """(body, HTTP status). 503 "unavailable" when the data is unusable: the catalog unreadable, a
+    table the catalog lists missing, or no table at all. 200 "degraded" when a source is stale or
+    not built yet (its pages say how to build it), 200 "ok" otherwise."""
     from etl import paths
 
     cat_path = paths.catalog_path()
@@ -209,7 +211,8 @@ def health() -> tuple[dict, int]:
         stat = cat_path.stat()
     except OSError as exc:
         return _unhealthy(f"catalog {cat_path.name} unreadable: {exc.strerror or exc}"), 503
-    body = _health_for(str(cat_path), stat.st_mtime_ns, stat.st_size, _tables_token())
+    body = _health_for(str(cat_path), stat.st_mtime_ns, stat.st_size, _tables_token(),
+                       datetime.now(timezone.utc).date().isoformat())
     return body, 200 if body["status"] != "unavailable" else 503
 
 
@@ -224,8 +227,9 @@ def _tables_token() -> tuple:
 
 
 @lru_cache(maxsize=4)
-def _health_for(cat_path: str, _mtime_ns: int, _size: int, _tables: tuple) -> dict:
-    # Cached on the catalog's and tables' stat: a balancer polling every second costs a few stats.
+def _health_for(cat_path: str, _mtime_ns: int, _size: int, _tables: tuple, _today: str) -> dict:
+    # Cached on the catalog's and tables' stat and the day (ages): a balancer polling every second
+    # costs a few stats.
     from etl import paths
     from etl.registry import all_sources
 
@@ -251,14 +255,18 @@ def _health_for(cat_path: str, _mtime_ns: int, _size: int, _tables: tuple) -> di
             "age_days": age,
             "cadence_days": cadence,
             "stale": bool(age is not None and cadence and age > 1.5 * cadence),
-            "last_attempt_ok": (cat.get("attempts", {}).get(sid) or {}).get("ok"),
+            "last_attempt": {k: (cat.get("attempts", {}).get(sid) or {}).get(k) for k in ("at", "status", "error")},
         }
-        if not table:
-            problems.append(f"{sid}: tidy table missing ({paths.tidy_path(sid).name})")
+        if not table and entry:
+            # built once (the catalog lists it) and now gone: an unmounted or half-copied store
+            problems.append(f"{sid}: tidy table missing ({paths.tidy_path(sid).name}) though the catalog lists it")
         sources[sid] = info
+    if not any(s["table"] for s in sources.values()):
+        problems.append("no tidy table at all: run `python -m etl run --offline`")
     fingerprints = "|".join(f"{sid}:{(entries.get(sid) or {}).get('snapshot_fingerprint', 'unbuilt')}"
                             for sid in sorted(sources))
-    status = "unavailable" if problems else ("stale" if any(s["stale"] for s in sources.values()) else "ok")
+    degraded = any(s["stale"] or not s["table"] for s in sources.values())
+    status = "unavailable" if problems else ("degraded" if degraded else "ok")
     return {
         "status": status,
         "data_version": hashlib.sha256(fingerprints.encode()).hexdigest()[:12],
