@@ -1,59 +1,104 @@
-"""Create the Dash app: Pages, shared chrome, no data read at import time."""
+"""Create the Dash app: Pages, shared chrome in the reader's language, no data read at import time."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import dash
+import flask
 from dash import Dash, dcc, html
 
-TITLE = "US–Mexico Cross-Border Statistics"
+from dashboard import i18n
+from dashboard.i18n import t
+
 PLOTLY_BASIC = "plotly-basic-4.1.1.min.js"
+PLOTLY_LOCALE_ES = "plotly-locale-es-4.1.1.js"
+NAV = (("nav.timeline", "/"), ("nav.impact", "/impact"), ("nav.revisions", "/revisions"), ("nav.maps", "/maps"),
+       ("nav.sources", "/sources"))
+FULL_RELOAD = {"/maps"}  # pages that need the full plotly.js bundle: plain links reload the page
+
+
+def request_lang() -> str:
+    """The language of the page being served: ``?lang=``, else the browser's Accept-Language."""
+    try:
+        lang = flask.request.args.get("lang")
+        if lang in i18n.LANGS:
+            return lang
+        return i18n.best_lang(flask.request.headers.get("Accept-Language"))
+    except RuntimeError:
+        return i18n.DEFAULT_LANG
+
+
+class XborderDash(Dash):
+    def interpolate_index(self, **kwargs):
+        """``<html lang>`` and the plotly locale follow the reader's language."""
+        page = super().interpolate_index(**kwargs)
+        lang = request_lang()
+        page = page.replace("<html>", f'<html lang="{lang}">', 1)
+        return page
+
+
+def header(lang: str) -> html.Header:
+    other = "es" if lang == "en" else "en"
+    try:
+        args = dict(parse_qsl(flask.request.query_string.decode("utf-8", "replace")))
+        path = flask.request.path
+    except RuntimeError:
+        args, path = {}, "/"
+    switch_href = f"{path}?{urlencode({**args, 'lang': other})}"
+
+    def link(key: str, href: str):
+        target = f"{href}?lang={lang}"
+        if href in FULL_RELOAD:
+            return html.A(t(key, lang), href=target, className="nav-link")
+        return dcc.Link(t(key, lang), href=target, className="nav-link")
+
+    return html.Header([
+        html.A(t("nav.skip", lang), href="#charts", className="skip-link"),
+        html.Div([html.Span("⟷", className="logo", **{"aria-hidden": "true"}),
+                  html.Span(t("app.title", lang), className="brand")], className="brand-box"),
+        html.Nav([link(k, h) for k, h in NAV], **{"aria-label": t("nav.label", lang)}),
+        html.A(t("lang.switch", lang), href=switch_href, className="lang-switch", id="lang-switch",
+               hrefLang=other, lang=other, title=t("lang.switch_title", lang)),
+    ], className="topbar")
+
+
+def shell() -> html.Div:
+    """The chrome around every page; a function, so it is built per request in its language."""
+    lang = request_lang()
+    return html.Div([
+        header(lang),
+        html.Main(dash.page_container, className="page", id="main"),
+        html.Footer(t("footer.text", lang), className="footer"),
+    ])
 
 
 def create_app() -> Dash:
-    app = Dash(
+    app = XborderDash(
         "dashboard",  # pages load as dashboard.pages.*: importing one elsewhere reuses the same module
         use_pages=True,
         pages_folder=str(Path(__file__).parent / "pages"),
         assets_folder=str(Path(__file__).parent / "assets"),
-        title=TITLE,
+        title=t("app.title", "en"),
         suppress_callback_exceptions=True,
         update_title=None,
-        assets_ignore=r"^plotly-basic",  # (matched on file names) served, but not on every page: see below
+        assets_ignore=r"^plotly-",  # (matched on file names) served, but not on every page: see below
     )
     # plotly.js is most of a cold page load (~1 s to evaluate the full 4.8 MB bundle here). Pages
     # that draw only scatter and bar traces get the 1.2 MB "basic" bundle, loaded before Dash
     # renders, so the Graph component finds window.Plotly and never fetches the full one. The
-    # Maps page (choropleths) is left to the full bundle; its nav link reloads the page.
+    # Maps page (choropleths) is left to the full bundle; its nav link reloads the page. The
+    # Spanish locale registers itself with whichever bundle loads (window.PlotlyLocales).
     basic = app.get_asset_url(f"vendor/{PLOTLY_BASIC}")
+    locale_es = app.get_asset_url(f"vendor/{PLOTLY_LOCALE_ES}")
     app.index_string = app.index_string.replace(
         "{%metas%}",
         "{%metas%}<script>if (!/\\/maps\\/?$/.test(location.pathname)) "
-        f"document.write('<script src=\"{basic}\"><\\/script>');</script>",
+        f"document.write('<script src=\"{basic}\"><\\/script>');</script>"
+        f"<script src=\"{locale_es}\"></script>",
         1,
     )
-    app.layout = html.Div(
-        [
-            html.Header(
-                [
-                    html.Div([html.Span("⟷", className="logo"), html.Span(TITLE, className="brand")]),
-                    html.Nav([
-                        dcc.Link("Timeline", href="/", className="nav-link"),
-                        dcc.Link("Impact", href="/impact", className="nav-link"),
-                        dcc.Link("Revisions", href="/revisions", className="nav-link"),
-                        html.A("Maps", href="/maps", className="nav-link"),  # full reload: full plotly.js
-                        dcc.Link("Sources", href="/sources", className="nav-link"),
-                    ]),
-                ],
-                className="topbar",
-            ),
-            html.Main(dash.page_container, className="page"),
-            html.Footer(
-                "Data: CDC/NCHS, SESNSP, INEGI, U.S. CBP, U.S. Census Bureau, CONAPO (see Sources for licenses "
-                "and snapshots). Every number comes from a dated snapshot of the publisher's file.",
-                className="footer",
-            ),
-        ]
-    )
+    app.layout = shell
+    __import__("dashboard.server").server.harden(app)  # limits, health, headers, compression (last)
     return app

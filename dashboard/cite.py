@@ -6,45 +6,63 @@ dashboard's callback, so a notebook gets exactly the rows of the view's CSV down
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import store, views
-from dashboard.state import ViewState, parse_query
+from dashboard import i18n, store, views
+from dashboard.registry import registry
+from dashboard.state import ViewState, parse_query, to_query
+
+PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL"
+LOCAL_BASE_URL = "http://127.0.0.1:8050"
 
 
 def _state(query: str) -> ViewState:
-    parsed = parse_query(query, store.valid_geos(), set(store.milestones()["id"]))
+    from dashboard.pages.home import geo_choices
+
+    parsed = parse_query(query, registry(), geo_choices(), set(store.milestones()["id"]))
     if parsed.notices:
-        raise ValueError("; ".join(parsed.notices))
+        raise ValueError("; ".join(i18n.t(k, "en", **p) for k, p in parsed.notices))
     return parsed.state
 
 
 def view_data(query: str = "") -> pd.DataFrame:
     """The rows of the view's CSV download, for a dashboard query string such as
     ``"?us_geo=US-AZ&transform=per100k"``."""
-    return views.displayed_data(views.build_panels(_state(query)))
+    state = _state(query)
+    return views.displayed_data(views.clip_to_zoom(views.build_panels(state), state))
 
 
 def view_figures(query: str = "") -> list[go.Figure]:
-    """The view's three timeline panels as plotly figures."""
+    """The view's timeline panels as plotly figures."""
     state = _state(query)
     panels = views.build_panels(state)
     x_range = views.x_range(state, panels)
     return [go.Figure(views.panel_figure(p, state, x_range)[0]) for p in panels]
 
 
-def citation(state: ViewState, panels: list[views.Panel], base_url: str) -> dict:
-    from dashboard.state import to_query
+def base_url() -> str:
+    """Where permalinks point: the configured public address (``PUBLIC_BASE_URL``), never the
+    Host header a client sent; the local address when nothing is configured."""
+    try:
+        from dashboard import server
 
+        return server.public_base_url()
+    except (ImportError, AttributeError):
+        return (os.environ.get(PUBLIC_BASE_URL_ENV) or LOCAL_BASE_URL).rstrip("/")
+
+
+def citation(state: ViewState, panels: list[views.Panel], base: str) -> dict:
+    lang = state.lang
     sources = sorted({sid for p in panels for sid in p.sources})
     publishers = "; ".join(store.provenance(sid)["publisher"] for sid in sources)
     version = store.data_version(sources)
-    permalink = f"{base_url}/{to_query(state)}"
-    text = (f"US–Mexico Cross-Border Statistics dashboard, view of {date.today():%d %B %Y}, data version "
-            f"{version}. Data: {publishers}. {permalink}")
+    permalink = f"{base}/{to_query(state, registry())}"
+    text = i18n.t("cite.text", lang, day=i18n.day(date.today(), lang), version=version, publishers=publishers,
+                  permalink=permalink)
     return {"permalink": permalink, "version": version, "text": text,
             "snapshots": {sid: store.provenance(sid)["snapshot"] for sid in sources}}
 
@@ -54,6 +72,6 @@ def snippet(query: str) -> str:
         "from dashboard.cite import view_data, view_figures\n\n"
         f"query = {query!r}\n"
         "df = view_data(query)          # the rows of this view's CSV download\n"
-        "for fig in view_figures(query):  # deaths, homicides, seizures\n"
+        "for fig in view_figures(query):  # one figure per panel shown\n"
         "    fig.show()\n"
     )

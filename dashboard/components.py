@@ -1,62 +1,92 @@
-"""Small layout pieces shared by pages: provenance lines, notices, milestone list."""
+"""Small layout pieces shared by pages: provenance lines, notices, milestone list, cite block."""
 
 from __future__ import annotations
 
-import pandas as pd
 import functools
 import logging
 
+import pandas as pd
 from dash import ClientsideFunction, Input, Output, clientside_callback, html
 
-from dashboard import store
+from dashboard import i18n, store
+from dashboard.i18n import t
+from dashboard.registry import label
+from etl import vocabulary
 
 
-def provenance_line(source_ids: list[str]) -> html.Div:
-    """Publisher, license, period, snapshot and fetch dates, and a stale badge, per source."""
+def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
+    """Publisher, license, period, latest data month, snapshot and fetch dates, and a stale
+    badge, per source."""
     items = []
     for sid in source_ids:
         p = store.provenance(sid)
-        published = f" · published {p['published_at']}" if p["published_at"] else ""
+        meta = store.sources_meta().get(sid, {})
+        title = i18n.pick(meta, "title", lang) or p["title"]
+        latest = i18n.month(p["date_max"], lang) if p.get("date_max") else "—"
+        parts = [t("prov.line", lang, title=title, license=p["license"], period=p["period"], latest=latest,
+                   snapshot=p["snapshot"])]
+        if p["published_at"]:
+            parts.append(t("prov.published", lang, date=p["published_at"]))
+        parts.append(t("prov.seed" if p["origin"] == "seed" else "prov.fetched", lang, date=p["fetched_at"] or "—"))
         items.append(html.Div([
             html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener"),
-            f" — {p['title']} · {p['license']} · covers {p['period']} · snapshot {p['snapshot']}"
-            f"{published} · {'seed copy made' if p['origin'] == 'seed' else 'fetched'} {p['fetched_at'] or 'n/a'}",
-            html.Span("stale", className="badge stale",
-                      title=f"Snapshot {p['snapshot']} is {p['age_days']} days old, more than 1.5× the publisher's "
-                            f"{p['cadence']} cadence: refresh with python -m etl run")
+            " — " + " · ".join(parts),
+            html.Span(t("prov.stale", lang), className="badge stale",
+                      title=t("prov.stale_title", lang, snapshot=p["snapshot"], days=p["age_days"] or 0,
+                              cadence=p["cadence"]))
             if p["stale"] else None,
         ], className="prov-item"))
     return html.Div(items, className="provenance")
 
 
-def notices(messages: list[str], kind: str = "info") -> html.Div:
-    return html.Div([html.Div(m, className=f"notice {kind}") for m in messages])
+def word_notice(message, lang: str) -> str:
+    """A notice is a catalog code ``(key, params)`` or an already worded string."""
+    if isinstance(message, tuple):
+        key, params = message
+        return t(key, lang, **params)
+    return str(message)
 
 
-def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str, lang: str = "en") -> html.Ul:
-    """Each milestone links to its citation; the button highlights it on every panel."""
+def notices(messages: list, kind: str = "info", lang: str = "en") -> html.Div:
+    return html.Div([html.Div(word_notice(m, lang), className=f"notice {kind}", role="status")
+                     for m in messages])
+
+
+def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str, lang: str = "en",
+                   numbers: dict[str, int] | None = None) -> html.Ol:
+    """The milestone key: the number each marker carries, its date, title, category and
+    citation; the button highlights it on every panel."""
+    cats = vocabulary.milestone_categories()
     items = []
-    for m in ms[ms["category"].isin(categories)].itertuples():
+    for m in ms[ms["category"].isin(categories)].sort_values("date").itertuples():
+        num = (numbers or {}).get(m.id, "")
+        title = m.title_es if lang == "es" else m.title_en
         items.append(html.Li([
+            html.Span(str(num), className=f"ms-num tag-{m.category}", **{"aria-hidden": "true"}),
             html.Button(
-                f"{m.date:%Y-%m-%d}", id={"type": "ms-pick", "id": m.id}, n_clicks=0,
-                className="ms-date" + (" active" if m.id == highlight else ""), title="Highlight on all charts",
+                i18n.day(m.date, lang), id={"type": "ms-pick", "id": m.id}, n_clicks=0,
+                className="ms-date" + (" active" if m.id == highlight else ""),
+                title=t("milestones.highlight", lang), **{"aria-label": t("milestones.highlight_named", lang, n=num,
+                                                                             title=title)},
             ),
-            html.Span(f" {m.title_es if lang == 'es' else m.title_en} ", className="ms-title"),
-            html.Span(m.category, className=f"tag tag-{m.category}"),
+            html.Span(f" {title} ", className="ms-title"),
+            html.Span(label(cats[m.category], lang) if m.category in cats else m.category,
+                      className=f"tag tag-{m.category}"),
             " ",
-            html.A("source ↗", href=m.source_url, target="_blank", rel="noopener", className="ms-cite"),
-        ], className="ms-item"))
-    return html.Ul(items, className="ms-list")
+            html.A(t("milestones.source", lang), href=m.source_url, target="_blank", rel="noopener",
+                   className="ms-cite"),
+        ], className="ms-item", value=num if isinstance(num, int) else None))
+    return html.Ol(items, className="ms-list")
 
 
-def cite_block(citation: dict, snippet: str) -> html.Div:
+def cite_block(citation: dict, snippet: str, lang: str = "en") -> html.Div:
     snaps = ", ".join(f"{k} {v}" for k, v in citation["snapshots"].items())
     return html.Div([
-        html.P(["Permalink: ", html.A(citation["permalink"], href=citation["permalink"], id="permalink")]),
-        html.P(f"Data version {citation['version']} (snapshots: {snaps})."),
+        html.P([t("cite.permalink", lang) + " ", html.A(citation["permalink"], href=citation["permalink"],
+                                                        id="permalink")]),
+        html.P(t("cite.version", lang, version=citation["version"], snapshots=snaps)),
         html.P(citation["text"], className="citation", id="citation-text"),
-        html.P("Reload this view in a notebook (run from the repository, with its environment):"),
+        html.P(t("cite.snippet_intro", lang)),
         html.Pre(html.Code(snippet), id="cite-snippet", className="snippet"),
     ])
 
@@ -72,12 +102,27 @@ def data_guard(layout):
     what to do instead of an error page."""
     @functools.wraps(layout)
     def wrapper(**query):
+        lang = page_lang(query)
         try:
             return layout(**query)
         except (FileNotFoundError, LookupError) as exc:
             logging.getLogger(__name__).exception("page layout failed for lack of data")
-            return html.Div([notices([
-                f"This page needs data that is not available: {exc}",
-                "Build it from the bundled snapshots with: python -m etl run --offline",
-            ], "warning")])
+            return html.Div([notices([t("notice.data_missing", lang, error=str(exc)[:200]),
+                                      t("notice.data_missing_fix", lang)], "warning", lang)])
     return wrapper
+
+
+def page_lang(query: dict) -> str:
+    """The reader's language for a page: ``?lang=`` when valid, else the browser's
+    Accept-Language (first visit), else English."""
+    lang = query.get("lang")
+    if isinstance(lang, (list, tuple)):
+        lang = lang[-1] if lang else None
+    if lang in i18n.LANGS:
+        return lang
+    try:
+        import flask
+
+        return i18n.best_lang(flask.request.headers.get("Accept-Language"))
+    except RuntimeError:  # outside a request (tests, notebooks)
+        return i18n.DEFAULT_LANG

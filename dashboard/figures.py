@@ -5,19 +5,22 @@ graph_objects, not plotly.express: about ten times cheaper per figure in a hot c
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from etl import vocabulary
+
 PALETTE = ["#1f4e79", "#c0392b", "#16a085", "#8e44ad", "#d35400", "#2c3e50", "#7f8c8d", "#b7950b"]
 MILESTONE_COLOR = "rgba(90, 90, 90, 0.45)"
 HIGHLIGHT_COLOR = "#d62728"
 CHANGEPOINT_COLOR = "#ff7f0e"
 FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-# Flags drawn dashed: the number will still move.
-DASHED_FLAGS = {"provisional", "fytd", "projected"}
+# Flags drawn dashed (the number will still move, or is a bound): one rule, from the vocabulary.
+DASHED_FLAGS = {k for k, f in vocabulary.flags().items() if f.style == "dash"}
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,48 @@ class Line:
     period_prefix: str = ""  # "12 months ending " for CDC's rolling sums
 
 
+@dataclass(frozen=True)
+class FigureText:
+    """The words a figure itself carries, in one language (the page passes the reader's)."""
+
+    milestones: str = "Policy milestones"
+    cluster: str = "{n} milestones"
+    mixed: str = "milestones of several kinds"
+    changepoint: str = "Change point"
+    changepoints: str = "Detected change points"
+    raw: str = "raw"
+    flags: tuple[tuple[str, str], ...] = ()     # flag -> label
+    categories: tuple[tuple[str, str], ...] = ()  # milestone category -> label
+    separators: str = ".,"                      # decimal, thousands (es-MX writes 34,569.5 too)
+    locale: str = "en"
+
+    @classmethod
+    def for_lang(cls, lang: str) -> "FigureText":
+        from dashboard.i18n import t
+        from dashboard.registry import label
+
+        return cls(
+            milestones=t("figure.milestones", lang), cluster=t("figure.cluster", lang), mixed=t("figure.mixed", lang),
+            changepoint=t("figure.changepoint", lang), changepoints=t("figure.changepoints", lang),
+            raw=t("figure.raw", lang),
+            flags=tuple((k, label(v, lang)) for k, v in vocabulary.flags().items()),
+            categories=tuple((k, label(v, lang)) for k, v in vocabulary.milestone_categories().items()),
+            locale=lang,
+        )
+
+    def flag(self, flag: str) -> str:
+        return dict(self.flags).get(flag, flag)
+
+    def category(self, cat: str) -> str:
+        return dict(self.categories).get(cat, cat)
+
+
+DEFAULT_TEXT = FigureText()
+
+
 def _segments(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Final part and flagged (provisional/FYTD) part; they share the joining point."""
+    """Final part and flagged (provisional/FYTD/projected/lower-bound) part; they share the
+    joining point."""
     flagged = frame["flag"].isin(DASHED_FLAGS)
     if not flagged.any():
         return frame, frame.iloc[0:0]
@@ -49,16 +92,16 @@ def _hover(line: Line, note: str = "") -> str:
     )
 
 
-def line_traces(line: Line) -> list[dict]:
-    """Traces for one series: solid where final, dashed where provisional/FYTD, faint raw
-    values under a rolling mean."""
+def line_traces(line: Line, text: FigureText = DEFAULT_TEXT) -> list[dict]:
+    """Traces for one series: solid where final, dashed where flagged (one rule for every flag
+    the vocabulary draws dashed), faint raw values under a rolling mean."""
     frame = line.frame.dropna(subset=["value"])
     traces = []
     if "unsmoothed" in line.frame:
         traces.append({
             "type": "scatter", "x": line.frame["date"], "y": line.frame["unsmoothed"], "mode": "lines",
-            "name": f"{line.name} (raw)", "line": {"color": line.color, "width": 1}, "opacity": 0.3,
-            "hovertemplate": _hover(line, " (raw)"), "legendgroup": line.name, "showlegend": False,
+            "name": f"{line.name} ({text.raw})", "line": {"color": line.color, "width": 1}, "opacity": 0.3,
+            "hovertemplate": _hover(line, f" ({text.raw})"), "legendgroup": line.name, "showlegend": False,
         })
     solid, dashed = _segments(frame)
     if len(solid):
@@ -71,63 +114,150 @@ def line_traces(line: Line) -> list[dict]:
         flag = dashed["flag"].dropna().iloc[-1] if dashed["flag"].notna().any() else "provisional"
         traces.append({
             "type": "scatter", "x": dashed["date"], "y": dashed["value"], "mode": "lines",
-            "name": f"{line.name} ({flag})", "legendgroup": line.name, "showlegend": not len(solid),
+            "name": f"{line.name} ({text.flag(flag)})", "legendgroup": line.name, "showlegend": not len(solid),
             "line": {"color": line.color, "width": 2, "dash": "dash" if line.dash == "solid" else "dashdot"},
-            "hovertemplate": _hover(line, f" <i>({flag})</i>"),
+            "hovertemplate": _hover(line, f" <i>({text.flag(flag)})</i>"),
         })
     return traces
 
 
-def milestone_layer(milestones: pd.DataFrame, *, highlight: str = "", lang: str = "en") -> tuple[list, list, list]:
-    """Vertical lines (shapes cannot hover), a marker trace along the top that does, and a
-    label over the highlighted milestone. Returns (traces, shapes, annotations)."""
+def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict]:
+    """Legend-only entries that say what a dashed (flagged) or dotted (predicted) line means."""
+    present = {f for line in lines for f in line.frame["flag"].dropna().unique() if f in DASHED_FLAGS}
+    if any(line.dash == "dot" for line in lines):
+        present.add("predicted")
+    out = []
+    for flag in sorted(present):
+        out.append({
+            "type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": text.flag(flag),
+            "line": {"color": "#555", "width": 2, "dash": "dot" if flag == "predicted" else "dash"},
+            "hoverinfo": "skip", "legendgroup": f"flag-{flag}", "showlegend": True,
+        })
+    return out
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    """Hover text wrapped so a long description stays inside the chart."""
+    return "<br>".join(textwrap.wrap(str(text), width)) if text else ""
+
+
+def milestone_numbers(milestones: pd.DataFrame) -> dict[str, int]:
+    """Milestone id -> its number on the charts and in the key: 1 for the earliest."""
+    ordered = milestones.sort_values(["date", "id"])
+    return {mid: i for i, mid in enumerate(ordered["id"], start=1)}
+
+
+def cluster_milestones(dates: list[pd.Timestamp], x_range: tuple[str, str] | None, share: float = 0.012) -> list[list[int]]:
+    """Indices of milestones grouped when closer than ``share`` of the visible range (about
+    10 px on a desktop chart): zooming in narrows the range and splits the group."""
+    if not dates:
+        return []
+    order = sorted(range(len(dates)), key=lambda i: dates[i])
+    if x_range and x_range[0] and x_range[1]:
+        span = (pd.Timestamp(x_range[1]) - pd.Timestamp(x_range[0])).days or 1
+    else:
+        span = (max(dates) - min(dates)).days or 1
+    gap = pd.Timedelta(days=span * share)
+    groups, current = [], [order[0]]
+    for i in order[1:]:
+        if dates[i] - dates[current[-1]] <= gap:
+            current.append(i)
+        else:
+            groups.append(current)
+            current = [i]
+    groups.append(current)
+    return groups
+
+
+def milestone_layer(milestones: pd.DataFrame, *, highlight: str = "", lang: str = "en",
+                    x_range: tuple[str, str] | None = None, numbers: dict[str, int] | None = None,
+                    text: FigureText = DEFAULT_TEXT) -> tuple[list, list, list]:
+    """Vertical lines (shapes cannot hover), numbered markers coloured by category along the
+    top that do (close ones clustered, with a count), and a label over the highlighted
+    milestone. Returns (traces, shapes, annotations)."""
     if milestones.empty:
         return [], [], []
     title_col = "title_es" if lang == "es" else "title_en"
-    rows = tuple(zip(milestones["id"], milestones["date"], milestones[title_col], milestones["description_en"],
-                     milestones["source_url"]))
-    traces, shapes, annotations = _milestone_layer(rows, highlight)
+    desc_col = "description_es" if lang == "es" and "description_es" in milestones else "description_en"
+    numbers = numbers or milestone_numbers(milestones)
+    rows = tuple(zip(milestones["id"], milestones["date"], milestones[title_col], milestones[desc_col],
+                     milestones["source_url"], milestones["category"]))
+    traces, shapes, annotations = _milestone_layer(rows, highlight, tuple(x_range or ()),
+                                                   tuple(sorted(numbers.items())), text)
     # Copies of the containers: callers append to them; the cached dicts inside stay shared.
     return list(traces), list(shapes), list(annotations)
 
 
 @lru_cache(maxsize=64)
-def _milestone_layer(rows: tuple, highlight: str) -> tuple[tuple, tuple, tuple]:
-    """Cached: the three panels of a view, and most views, share the same milestone layer."""
+def _milestone_layer(rows: tuple, highlight: str, x_range: tuple, numbers: tuple,
+                     text: FigureText) -> tuple[tuple, tuple, tuple]:
+    """Cached: the panels of a view, and most views, share the same milestone layer."""
+    numbers = dict(numbers)
     shapes, annotations = [], []
-    for mid, when, title, _desc, _url in rows:
+    for mid, when, title, _desc, _url, cat in rows:
         hl = mid == highlight
         shapes.append({
             "type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
-            "line": {"color": HIGHLIGHT_COLOR if hl else MILESTONE_COLOR, "width": 3 if hl else 1,
+            "line": {"color": HIGHLIGHT_COLOR if hl else _category_color(cat, 0.45), "width": 3 if hl else 1,
                      "dash": "solid" if hl else "dot"},
             "layer": "below",
         })
         if hl:
             annotations.append({
                 "x": when, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                "text": f"<b>{title}</b>", "font": {"color": HIGHLIGHT_COLOR, "size": 11},
+                "text": f"<b>{numbers.get(mid, '')} · {title}</b>", "font": {"color": HIGHLIGHT_COLOR, "size": 11},
                 "bgcolor": "rgba(255,255,255,0.85)",
             })
-    ids = [r[0] for r in rows]
-    trace = {
-        "type": "scatter", "x": [r[1] for r in rows], "y": [1.0] * len(rows), "yaxis": "y2", "mode": "markers",
-        "marker": {"symbol": "triangle-down", "size": [13 if i == highlight else 9 for i in ids],
-                   "color": [HIGHLIGHT_COLOR if i == highlight else "#555" for i in ids]},
-        "name": "Policy milestones", "legendgroup": "milestones", "showlegend": False,
-        "customdata": [[r[2], r[3], r[4], r[0]] for r in rows],
-        "hovertemplate": "<b>%{customdata[0]}</b><br>%{x|%d %b %Y}<br>%{customdata[1]}"
-                         "<br><i>%{customdata[2]}</i><extra></extra>",
-    }
-    return (trace,), tuple(shapes), tuple(annotations)
+    groups = cluster_milestones([pd.Timestamp(r[1]) for r in rows], x_range or None)
+    by_cat: dict[str, list] = {}
+    for g in groups:
+        members = [rows[i] for i in g]
+        cats = {m[5] for m in members}
+        cat = cats.pop() if len(cats) == 1 else "mixed"
+        by_cat.setdefault(cat, []).append(members)
+    traces = []
+    for cat, clusters in sorted(by_cat.items()):
+        xs, labels, hovers, sizes, colors = [], [], [], [], []
+        for members in clusters:
+            when = min(pd.Timestamp(m[1]) for m in members)
+            xs.append(when)
+            if len(members) == 1:
+                mid, mdate, title, desc, url, _c = members[0]
+                labels.append(str(numbers.get(mid, "")))
+                hovers.append(f"<b>{numbers.get(mid, '')} · {_wrap(title, 50)}</b><br>{pd.Timestamp(mdate):%Y-%m-%d}"
+                              f"<br>{_wrap(desc)}<br><i>{_wrap(url, 60)}</i>")
+            else:
+                labels.append(text.cluster.format(n=len(members)).split(" ")[0] + "+")
+                hovers.append("<br>".join(
+                    [f"<b>{text.cluster.format(n=len(members))}</b>"] +
+                    [f"{numbers.get(m[0], '')} · {pd.Timestamp(m[1]):%Y-%m-%d} {_wrap(m[2], 50)}" for m in members]))
+            hl = any(m[0] == highlight for m in members)
+            sizes.append(14 if hl else 11)
+            colors.append(HIGHLIGHT_COLOR if hl else _category_color(cat, 1.0))
+        traces.append({
+            "type": "scatter", "x": xs, "y": [1.0] * len(xs), "yaxis": "y2", "mode": "markers+text",
+            "text": labels, "textposition": "top center", "textfont": {"size": 9, "color": "#333"},
+            "marker": {"symbol": "triangle-down", "size": sizes, "color": colors},
+            "name": f"▼ {text.category(cat) if cat != 'mixed' else text.mixed}",
+            "showlegend": True, "hovertext": hovers, "hoverinfo": "text",
+            "hoverlabel": {"align": "left", "bgcolor": "#fff", "font": {"size": 11}},
+        })
+    return tuple(traces), tuple(shapes), tuple(annotations)
 
 
-def changepoint_trace(dates: list[pd.Timestamp], labels: list[str]) -> dict:
+def _category_color(cat: str, alpha: float) -> str:
+    terms = vocabulary.milestone_categories()
+    hexa = terms[cat].color if cat in terms and terms[cat].color else "#555555"
+    r, g, b = (int(hexa[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], text: FigureText = DEFAULT_TEXT) -> dict:
     return {
         "type": "scatter", "x": dates, "y": [0.03] * len(dates), "yaxis": "y2", "mode": "markers",
-        "name": "Detected change points", "text": labels,
+        "name": text.changepoints, "text": [_wrap(x) for x in labels],
         "marker": {"symbol": "diamond", "size": 11, "color": CHANGEPOINT_COLOR, "line": {"width": 1, "color": "#fff"}},
-        "hovertemplate": "<b>Change point</b> %{x|%b %Y}<br>%{text}<extra></extra>",
+        "hovertemplate": f"<b>{text.changepoint}</b> %{{x|%b %Y}}<br>%{{text}}<extra></extra>",
     }
 
 
@@ -144,38 +274,51 @@ def timeline_spec(
     changepoints: tuple[list, list] | None = None,
     message: str = "",
     source_note: str = "",
+    breaks: list[tuple[str, str]] | None = None,
+    numbers: dict[str, int] | None = None,
+    text: FigureText = DEFAULT_TEXT,
 ) -> dict:
     """One panel of the shared timeline as a plain figure dict: its series, the milestones,
-    optional change points.
+    series breaks, optional change points.
 
     The callback sends this dict as it is: building a validated ``go.Figure`` costs about
     40 ms per panel, more than everything else in the callback together."""
-    data = [t for line in lines for t in line_traces(line)]
-    ms_traces, shapes, annotations = milestone_layer(milestones, highlight=highlight, lang=lang)
+    data = [t for line in lines for t in line_traces(line, text)]
+    data += flag_legend(lines, text)
+    ms_traces, shapes, annotations = milestone_layer(milestones, highlight=highlight, lang=lang, x_range=x_range,
+                                                     numbers=numbers, text=text)
     data += ms_traces
+    for when, label in breaks or []:
+        shapes.append({"type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+                       "line": {"color": "#444", "width": 2, "dash": "longdash"}, "layer": "above"})
+        annotations.append({"x": when, "y": 0.02, "xref": "x", "yref": "paper", "xanchor": "left",
+                            "yanchor": "bottom", "showarrow": False, "text": f"⟂ {label}",
+                            "font": {"size": 10, "color": "#444"}, "bgcolor": "rgba(255,255,255,0.8)"})
     if changepoints and changepoints[0]:
-        data.append(changepoint_trace(*changepoints))
+        data.append(changepoint_trace(*changepoints, text=text))
     if message:
         annotations.append({"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
-    if source_note:  # in the figure itself, so an exported PNG still says where the numbers come from
-        annotations.append({"text": source_note, "xref": "paper", "yref": "paper", "x": 1, "y": 1, "yshift": 30,
-                            "xanchor": "right", "yanchor": "bottom", "showarrow": False,
-                            "font": {"size": 10, "color": "#777"}})
+    if source_note:  # in the figure itself, so an exported image still says where the numbers come from
+        annotations.append({"text": source_note, "xref": "paper", "yref": "paper", "x": 0, "y": 0,
+                            "yshift": -58, "xanchor": "left", "yanchor": "top", "showarrow": False,
+                            "font": {"size": 10, "color": "#666"}})
     layout = {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True},
         "font": {"family": FONT, "size": 12, "color": "#222"},
-        "margin": {"l": 70, "r": 20, "t": 48, "b": 64},
-        "height": 350,
+        "separators": text.separators,
+        "margin": {"l": 70, "r": 20, "t": 56, "b": 96},
+        "height": 400,
         "hovermode": "closest",
         "plot_bgcolor": "#fff",
         "paper_bgcolor": "#fff",
-        "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+        "legend": {"orientation": "h", "yref": "container", "y": 0.07, "yanchor": "bottom", "x": 0,
+                   "font": {"size": 11}},
         "xaxis": {"type": "date", "automargin": True, "range": list(x_range) if x_range else None, "showgrid": True,
                   "gridcolor": "#eee", "linecolor": "#999"},
         "yaxis": {"title": {"text": y_label}, "type": "log" if log else "linear", "gridcolor": "#eee",
-                  "rangemode": None if log else "tozero", "tickformat": None if log else ",~g"},
-        "yaxis2": {"overlaying": "y", "range": [0, 1.04], "visible": False, "fixedrange": True},
+                  "rangemode": None if log else "tozero", "tickformat": None if log else ",~g", "automargin": True},
+        "yaxis2": {"overlaying": "y", "range": [0, 1.08], "visible": False, "fixedrange": True},
         "shapes": shapes,
         "annotations": annotations,
         "uirevision": "timeline",

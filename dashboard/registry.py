@@ -22,7 +22,7 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 FACET_KINDS = ("multi", "single", "toggle")
 DASHES = ("solid", "dot", "dash", "dashdot")
-PANEL_FIELDS = {"key", "title", "title_es", "description", "description_es", "geo_kind", "geo_param",
+PANEL_FIELDS = {"key", "name", "name_es", "title", "title_es", "description", "description_es", "geo_kind", "geo_param",
                 "default_geo", "order", "default_on", "notes", "breaks", "facets", "geo_labels"}
 FACET_FIELDS = {"key", "label", "label_es", "kind", "default", "values", "aliases"}
 VALUE_FIELDS = {"id", "label", "label_es", "dash", "title_suffix", "title_suffix_es"}
@@ -118,6 +118,8 @@ class PanelSpec:
     geo_labels: tuple[tuple[str, str, str], ...] = ()   # (geo, label, label_es) overriding geo names
     series: tuple[SeriesSpec, ...] = field(default=(), compare=False)
     declared_in: str = ""
+    name: str = ""          # short name for the panel picker (default: the title before " — ")
+    name_es: str = ""
 
     def facet(self, key: str) -> FacetSpec:
         return next(f for f in self.facets if f.key == key)
@@ -269,6 +271,8 @@ def _panel(raw: dict, meta: SourceMeta, i: int) -> PanelSpec:
         order=int(raw.get("order", 100)), default_on=bool(raw.get("default_on", False)), facets=facets,
         description=raw.get("description", ""), description_es=raw.get("description_es", ""),
         notes=tuple(notes), breaks=tuple(breaks), geo_labels=geo_labels, declared_in=_file(meta),
+        name=raw.get("name") or raw["title"].split(" — ")[0].replace("{geo}", "").strip(),
+        name_es=raw.get("name_es") or raw["title_es"].split(" — ")[0].replace("{geo}", "").strip(),
     )
 
 

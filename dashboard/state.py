@@ -1,40 +1,54 @@
-"""The view's state, all of it in the URL query string.
+"""The timeline's view state, all of it in the URL query string, generated from the panel registry.
 
-``parse_query`` never raises: a malformed or unknown parameter falls back to its default and
-adds a notice the page shows, so a hand-edited or truncated link still opens a sane view.
+Global parameters (``start``, ``transform``, ``lang``...) sit beside per-panel ones: each panel's
+geography (``us_geo``; new panels ``<panel>.geo``) and facets (``deaths.drug``), whose older names
+(``drugs``, ``seize``, ``mx_sources``...) stay accepted as aliases so printed links keep working.
+
+``parse_query`` never raises and bounds everything it reads: a malformed, unknown, repeated or
+oversized parameter falls back to its default (the last of repeated ones wins) and adds a notice
+(a catalog key and its parameters) the page words in the reader's language.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from urllib.parse import parse_qs, urlencode
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 
-DEATH_CLASSES = ("all_drugs", "synthetic_opioids", "heroin", "cocaine", "psychostimulants",
-                 "all_opioids", "natural_semisynthetic_opioids", "methadone")
-SEIZURE_DRUGS = ("fentanyl", "methamphetamine", "cocaine", "heroin", "marijuana", "other")
-MX_SOURCES = ("sesnsp", "inegi")
+from dashboard.i18n import LANGS
+from dashboard.registry import PanelSpec, Registry
+from etl import vocabulary
+
 TRANSFORMS = ("counts", "per100k", "index", "yoy")
-MEASURES = ("lbs", "events")
-COMPONENTS = ("all", "ofo", "usbp")
 ROLLING = (0, 3, 6, 12)
-LANGS = ("en", "es")
-MILESTONE_CATEGORIES = ("agreement", "dialogue", "enforcement", "law", "policy", "report", "violence")
+MILESTONE_CATEGORIES = tuple(vocabulary.milestone_categories())
+MAX_QUERY = 4096       # characters of query string read; the rest is ignored with a notice
+MAX_VALUE = 256        # characters of one parameter value
+MAX_PARAMS = 64        # parameters read
+SHOWN_VALUE = 40       # characters of a bad value repeated back in a notice
+
+Notice = tuple[str, dict]
+
+
+@dataclass(frozen=True)
+class PanelView:
+    """One panel's selections: its geography and the chosen values of each facet."""
+
+    geo: str
+    facets: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def selection(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.facets)
+
+    def get(self, facet: str) -> tuple[str, ...]:
+        return self.selection()[facet]
 
 
 @dataclass(frozen=True)
 class ViewState:
-    us_geo: str = "US"
-    mx_geo: str = "MX"
-    cbp_geo: str = "CBP-SWB"
-    drugs: tuple[str, ...] = ("all_drugs", "synthetic_opioids")
-    predicted: bool = False
-    mx_sources: tuple[str, ...] = ("sesnsp", "inegi")
-    firearm: bool = False
-    seize: tuple[str, ...] = ("fentanyl",)
-    measure: str = "lbs"
-    component: str = "all"
+    panels: tuple[str, ...]                          # panels shown, in registry order
+    views: tuple[tuple[str, PanelView], ...]         # every panel's selections, shown or not
     start: str = "2015-01-01"
     end: str = ""
     transform: str = "counts"
@@ -45,21 +59,43 @@ class ViewState:
     hl: str = ""
     changepoints: bool = False
     lang: str = "en"
+    x0: str = ""                                     # drag-zoomed range (empty: the whole view)
+    x1: str = ""
+
+    def panel(self, key: str) -> PanelView:
+        return dict(self.views)[key]
+
+    def with_panel(self, key: str, geo: str | None = None, **facets: tuple[str, ...]) -> "ViewState":
+        """A copy with one panel's geography or facets changed (tests, notebooks)."""
+        old = self.panel(key)
+        sel = {**old.selection(), **{k: tuple(v) for k, v in facets.items()}}
+        new = PanelView(geo or old.geo, tuple(sorted(sel.items())))
+        return replace(self, views=tuple((k, new if k == key else v) for k, v in self.views))
 
 
-DEFAULT = ViewState()
+GLOBALS = ("panels", "start", "end", "transform", "index_at", "rolling", "log", "cats", "hl", "changepoints",
+           "lang", "x0", "x1")
 
 
 @dataclass(frozen=True)
 class Parsed:
     state: ViewState
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+def default_state(reg: Registry) -> ViewState:
+    views = tuple((p.key, PanelView(p.default_geo, tuple(sorted((f.key, f.default) for f in p.facets))))
+                  for p in reg.ordered())
+    return ViewState(panels=reg.default_panels(), views=views)
+
+
+# --- parsers: each takes the raw string and returns the value or raises ValueError -----------
 
 
 def _bool(v: str) -> bool:
     if v.lower() in {"1", "true", "yes", "on"}:
         return True
-    if v.lower() in {"0", "false", "no", "off"}:
+    if v.lower() in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError
 
@@ -67,9 +103,13 @@ def _bool(v: str) -> bool:
 def _date(v: str) -> str:
     # pd.to_datetime accepts "NaT" and "nan" without complaint: reject them here.
     ts = pd.to_datetime(v, format="%Y-%m-%d") if v else pd.NaT
-    if pd.isna(ts):
+    if pd.isna(ts) or not 1900 <= ts.year <= 2100:
         raise ValueError(f"not a date: {v!r}")
     return ts.date().isoformat()
+
+
+def _optional_date(v: str) -> str:
+    return _date(v) if v else ""
 
 
 def _choice(options):
@@ -80,82 +120,172 @@ def _choice(options):
     return parse
 
 
-def _multi(options):
+def _multi(options, allow_empty: bool = False):
+    """Comma-separated ids: de-duplicated, order kept, at most one of each known id."""
     def parse(v: str) -> tuple[str, ...]:
-        items = tuple(x for x in v.split(",") if x)
-        if not items or any(x not in options for x in items):
+        items = tuple(dict.fromkeys(x for x in v.split(",") if x))
+        if (not items and not allow_empty) or any(x not in options for x in items):
             raise ValueError
         return items
     return parse
 
 
-def _categories(v: str) -> tuple[str, ...]:
-    """Empty is valid here: it hides every milestone."""
-    return _multi(MILESTONE_CATEGORIES)(v) if v else ()
+def _facet_parser(facet):
+    if facet.kind == "multi":
+        return _multi(facet.ids)
+    if facet.kind == "single":
+        return lambda v: (_choice(facet.ids)(v),)
+    return lambda v: (facet.values[1].id,) if _bool(v) else ()
 
 
-def parsers(valid_geos: dict[str, set[str]], milestone_ids: set[str]) -> dict:
-    """Parser per parameter; geo and milestone validity come from the loaded data."""
+def _global_parsers(reg: Registry, milestone_ids: set[str]) -> dict:
     return {
-        "us_geo": _choice(valid_geos["us"]),
-        "mx_geo": _choice(valid_geos["mx"]),
-        "cbp_geo": _choice(valid_geos["cbp"]),
-        "drugs": _multi(DEATH_CLASSES),
-        "predicted": _bool,
-        "mx_sources": _multi(MX_SOURCES),
-        "firearm": _bool,
-        "seize": _multi(SEIZURE_DRUGS),
-        "measure": _choice(MEASURES),
-        "component": _choice(COMPONENTS),
+        "panels": _multi(tuple(reg.panels)),
         "start": _date,
-        "end": lambda v: _date(v) if v else "",
+        "end": _optional_date,
         "transform": _choice(TRANSFORMS),
         "index_at": lambda v: v if v in milestone_ids else _date(v),
         "rolling": lambda v: int(_choice({str(r) for r in ROLLING})(v)),
         "log": _bool,
-        "cats": _categories,
+        "cats": _multi(MILESTONE_CATEGORIES, allow_empty=True),   # empty hides every milestone
         "hl": lambda v: _choice(milestone_ids | {""})(v),
         "changepoints": _bool,
         "lang": _choice(LANGS),
+        "x0": _optional_date,
+        "x1": _optional_date,
     }
 
 
-def parse_query(search: str | None, valid_geos: dict[str, set[str]], milestone_ids: set[str]) -> Parsed:
+def param_table(reg: Registry, geos: dict[str, set[str]], milestone_ids: set[str]) -> dict:
+    """URL parameter name -> (target, parser); target is a global name, ("geo", panel) or
+    ("facet", panel, facet). Aliases map to the same target."""
+    table = {name: (name, parse) for name, parse in _global_parsers(reg, milestone_ids).items()}
+    for p in reg.ordered():
+        table[p.geo_param] = (("geo", p.key), _choice(geos.get(p.key, {p.default_geo})))
+        for f in p.facets:
+            target = (("facet", p.key, f.key), _facet_parser(f))
+            for name in (p.facet_param(f), *f.aliases):
+                table[name] = target
+    return table
+
+
+def parse_query(search: str | None, reg: Registry, geos: dict[str, set[str]], milestone_ids: set[str]) -> Parsed:
     """``?us_geo=US-AZ&transform=per100k`` -> ViewState, with a notice per bad parameter."""
-    query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
-    table = parsers(valid_geos, milestone_ids)
-    values, notices = {}, []
-    for key, raw in query.items():
-        value = raw[-1]
+    notices: list[Notice] = []
+    raw = (search or "").lstrip("?")
+    if len(raw) > MAX_QUERY:
+        notices.append(("notice.query_too_long", {"n": MAX_QUERY}))
+        raw = raw[:MAX_QUERY]
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    if len(pairs) > MAX_PARAMS:
+        notices.append(("notice.too_many_params", {"n": MAX_PARAMS}))
+        pairs = pairs[-MAX_PARAMS:]
+    query = dict(pairs)  # a repeated parameter: the last one wins
+    return parse_values(query, reg, geos, milestone_ids, notices)
+
+
+def parse_values(query: dict, reg: Registry, geos: dict[str, set[str]], milestone_ids: set[str],
+                 notices: list[Notice] | None = None) -> Parsed:
+    """The same validation for a dict of parameter -> value (URL or controls)."""
+    notices = list(notices or [])
+    table = param_table(reg, geos, milestone_ids)
+    default = default_state(reg)
+    values: dict = {}
+    panel_geo: dict[str, str] = {}
+    panel_facets: dict[tuple[str, str], tuple[str, ...]] = {}
+    for key, value in query.items():
+        key, value = str(key)[:SHOWN_VALUE * 2], value if isinstance(value, str) else _coerce(value)
         if key not in table:
-            notices.append(f"Ignored unknown parameter '{key}'.")
+            notices.append(("notice.unknown_param", {"param": key[:SHOWN_VALUE]}))
             continue
+        target, parse = table[key]
         try:
-            values[key] = table[key](value)
+            if value is None or len(value) > MAX_VALUE:
+                raise ValueError
+            parsed = parse(value)
         except (ValueError, TypeError):
-            default = getattr(DEFAULT, key)
-            shown = ",".join(default) if isinstance(default, tuple) else default
-            notices.append(f"Parameter '{key}={value[:40]}' is not valid; using the default ({shown}).")
-    state = replace(DEFAULT, **values)
+            notices.append(("notice.bad_param", {"param": key, "value": str(value)[:SHOWN_VALUE],
+                                                 "default": _shown_default(default, target)}))
+            continue
+        if isinstance(target, str):
+            values[target] = parsed
+        elif target[0] == "geo":
+            panel_geo[target[1]] = parsed
+        else:
+            panel_facets[(target[1], target[2])] = parsed
+    views = []
+    for key, view in default.views:
+        sel = view.selection()
+        for (pk, fk), v in panel_facets.items():
+            if pk == key:
+                sel[fk] = v
+        views.append((key, PanelView(panel_geo.get(key, view.geo), tuple(sorted(sel.items())))))
+    if "panels" in values:
+        order = [p.key for p in reg.ordered()]
+        values["panels"] = tuple(sorted(values["panels"], key=order.index))
+    state = replace(default, views=tuple(views), **values)
     if state.end and state.end < state.start:
-        notices.append(f"End {state.end} is before start {state.start}; showing to the latest date instead.")
+        notices.append(("notice.end_before_start", {"end": state.end, "start": state.start}))
         state = replace(state, end="")
+    if state.x0 and state.x1 and state.x1 < state.x0:
+        state = replace(state, x0="", x1="")
     return Parsed(state, notices)
 
 
-def to_query(state: ViewState) -> str:
-    """Only what differs from the default, so links stay short and defaults can evolve."""
+def _coerce(value) -> str | None:
+    """A control value from a callback payload -> the URL's string form; anything else -> None
+    (rejected with a notice)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, list):
+        if len(value) > MAX_PARAMS or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in value):
+            return None
+        return ",".join(str(x) for x in value)
+    return None
+
+
+def _shown_default(default: ViewState, target) -> str:
+    if isinstance(target, str):
+        v = getattr(default, target)
+    elif target[0] == "geo":
+        v = default.panel(target[1]).geo
+    else:
+        v = default.panel(target[1]).get(target[2])
+    if isinstance(v, tuple):
+        return ",".join(v) or "—"
+    return str(v) if v != "" else "—"
+
+
+def to_query(state: ViewState, reg: Registry) -> str:
+    """Only what differs from the default, under the canonical names, so links stay short and
+    defaults can evolve."""
+    default = default_state(reg)
     params = {}
-    for f in fields(ViewState):
-        value = getattr(state, f.name)
-        if value == getattr(DEFAULT, f.name):
-            continue
-        if isinstance(value, tuple):
-            value = ",".join(value)
-        elif isinstance(value, bool):
-            value = int(value)
-        params[f.name] = value
-    return "?" + urlencode(params) if params else ""
+    for name in GLOBALS:
+        value = getattr(state, name)
+        if value != getattr(default, name):
+            params[name] = _url_value(value)
+    for p in reg.ordered():
+        view, base = state.panel(p.key), default.panel(p.key)
+        if view.geo != base.geo:
+            params[p.geo_param] = view.geo
+        for f in p.facets:
+            if view.get(f.key) != base.get(f.key):
+                params[p.facet_param(f)] = ("1" if view.get(f.key) else "0") if f.kind == "toggle" \
+                    else ",".join(view.get(f.key))
+    return "?" + urlencode(params, safe=",") if params else ""
+
+
+def _url_value(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
 
 
 def is_date(v: str) -> bool:
@@ -166,16 +296,25 @@ def is_date(v: str) -> bool:
     return True
 
 
-def check_params(query: dict, checks: dict, defaults: dict, skip: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+def check_params(query: dict, checks: dict, defaults: dict, skip: tuple[str, ...] = ()) -> tuple[dict, list[Notice]]:
     """A page's own URL parameters: each valid one replaces its default, each bad or unknown one
-    adds a notice (the pages other than the timeline use this)."""
+    adds a notice (the pages other than the timeline use this). Values are length-capped; a
+    repeated parameter arrives as a list from Dash and its last value wins."""
     out, notes = dict(defaults), []
-    for key, value in query.items():
+    for key, value in list(query.items())[:MAX_PARAMS]:
         if key in skip:
             continue
+        if isinstance(value, (list, tuple)):
+            value = value[-1] if value else ""
         value = str(value)
-        if key in checks and checks[key](value):
+        if key in checks and len(value) <= MAX_VALUE and checks[key](value):
             out[key] = value
         else:
-            notes.append(f"Parameter '{key}={value[:40]}' is not valid; using the default ({defaults.get(key, 'none')}).")
+            notes.append(("notice.bad_param", {"param": str(key)[:SHOWN_VALUE], "value": value[:SHOWN_VALUE],
+                                               "default": defaults.get(key, "—") or "—"}))
     return out, notes
+
+
+def panel_specs(state: ViewState, reg: Registry) -> list[PanelSpec]:
+    """The shown panels' specs, in order."""
+    return [reg.panels[k] for k in state.panels if k in reg.panels]

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-PERIODS_PER_YEAR = {"monthly": 12, "monthly_12m_ending": 12, "annual": 1}
+from etl import vocabulary
+
 
 
 @dataclass(frozen=True)
 class Transformed:
     frame: pd.DataFrame  # date, value, raw, flag
-    label: str           # what the y values now are
-    note: str = ""       # what the user should know (e.g. why nothing is shown)
+    label: tuple         # what the y values now are: (catalog key, params)
+    note: tuple | None = None   # what the user should know (e.g. why nothing is shown), or None
 
 
 def per_100k(df: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
@@ -38,7 +39,7 @@ def index_to(df: pd.DataFrame, at: pd.Timestamp) -> tuple[pd.DataFrame, pd.Times
 
 def year_over_year(df: pd.DataFrame, frequency: str) -> pd.DataFrame:
     """% change against the same period a year earlier, matched by date, not by position."""
-    lag = pd.DateOffset(months=12) if frequency != "annual" else pd.DateOffset(years=1)
+    lag = pd.DateOffset(years=1)  # same period a year earlier, whatever the frequency
     prior = df.set_index("date")["value"]
     before = (df["date"] - lag).map(prior)
     return df.assign(value=(df["value"] / before - 1) * 100)
@@ -64,35 +65,43 @@ def apply(
     rolling: int = 0,
 ) -> Transformed:
     """The dashboard's transform pipeline for one series, in the order an analyst expects:
-    rate or index or growth first, then smoothing."""
+    rate or index or growth first, then smoothing.
+
+    ``label`` and ``note`` are catalog codes with parameters (the page words them): the axis
+    label says what the values now are, the note what the reader should know."""
     out = df[["date", "value", "flag"]].sort_values("date").assign(raw=df["value"]).reset_index(drop=True)
-    label, note = unit, ""
-    if frequency == "monthly_12m_ending":
-        label = f"{unit}, 12 months ending"
+    freq = vocabulary.frequencies()[frequency]
+    label: tuple = ("axis.unit_12m" if freq.overlapping else "axis.unit", {"unit": unit})
+    note: tuple | None = None
     if transform == "per100k":
         if population is None or population.empty:
-            return Transformed(out.assign(value=np.nan), label, "No population for this geography: per 100k not available.")
+            return Transformed(out.assign(value=np.nan), label, ("note.no_population", {}))
         out = per_100k(out, population)
+        if freq.periods_per_year > 1 and not freq.overlapping:
+            # Annualised, so monthly and half-yearly rates read like the yearly rates readers know.
+            out = out.assign(value=out["value"] * freq.periods_per_year)
         missing = out["value"].isna() & out["raw"].notna()
         if missing.any():
             years = sorted(out.loc[missing, "date"].dt.year.unique())
-            note = (f"No population estimate for {years[0]}–{years[-1]}: those points have no rate."
-                    if len(years) > 1 else f"No population estimate for {years[0]}: those points have no rate.")
-        label = "per 100k residents" + (", 12 months ending" if frequency == "monthly_12m_ending" else
-                                         ", per month" if frequency == "monthly" else ", per year")
+            note = ("note.no_population_years", {"first": str(years[0]), "last": str(years[-1])})
+        label = ("axis.per100k_12m", {}) if freq.overlapping else \
+            ("axis.per100k_annualised", {}) if freq.periods_per_year > 1 else ("axis.per100k_year", {})
     elif transform == "index":
         out, base = index_to(out, index_at if index_at is not None else out["date"].min())
-        label = f"index, {base:%b %Y} = 100" if base is not None else "index"
+        label = ("axis.index", {"base": base}) if base is not None else ("axis.index_plain", {})
         if base is None:
-            note = "No positive value on or after the index date."
+            note = ("note.no_index_base", {})
     elif transform == "yoy":
         out = year_over_year(out, frequency)
-        label = "% change vs. a year earlier"
-    if rolling and rolling > 1 and frequency != "annual":
-        if frequency == "monthly_12m_ending":
-            note = "Already a 12-month sum: a rolling mean would smooth twice, so none is applied."
+        label = ("axis.yoy", {})
+    if rolling and rolling > 1:
+        periods = rolling * freq.periods_per_year / 12
+        if freq.overlapping:
+            note = ("note.rolling_12m", {})
+        elif freq.periods_per_year == 0 or periods < 2 or not float(periods).is_integer():
+            note = ("note.rolling_not_applicable", {"months": rolling, "frequency": frequency})
         else:
             out = out.assign(unsmoothed=out["value"])
-            out = rolling_mean(out, rolling)
-            label += f" ({rolling}-month mean)"
+            out = rolling_mean(out, int(periods))
+            label = ("axis.rolling", {"inner": label, "months": rolling})
     return Transformed(out, label, note)

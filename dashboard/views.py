@@ -1,6 +1,8 @@
 """From a ViewState to what each timeline panel shows: selected, transformed series.
 
-This is the "select data" half of every callback; figures.py is the "draw" half.
+This is the "select data" half of every callback; figures.py is the "draw" half. Everything a
+panel draws comes from its ``PanelSpec`` (dashboard.registry): this module names no source and
+no series.
 """
 
 from __future__ import annotations
@@ -12,26 +14,15 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from dashboard import figures, store, transforms
-from dashboard.figures import PALETTE, Line
-from dashboard.state import ViewState
+from dashboard import figures, i18n, store, transforms
+from dashboard.figures import Line
+from dashboard.i18n import t
+from dashboard.registry import PanelSpec, Registry, SeriesSpec, label, registry
+from dashboard.state import ViewState, panel_specs
+from etl import vocabulary
 
-DEATH_LABELS = {
-    "all_drugs": "All drug overdoses", "synthetic_opioids": "Synthetic opioids (fentanyl, T40.4)",
-    "heroin": "Heroin (T40.1)", "cocaine": "Cocaine (T40.5)", "psychostimulants": "Psychostimulants (T43.6)",
-    "all_opioids": "All opioids", "natural_semisynthetic_opioids": "Natural & semi-synthetic opioids (T40.2)",
-    "methadone": "Methadone (T40.3)",
-}
-SEIZURE_LABELS = {"fentanyl": "Fentanyl", "methamphetamine": "Methamphetamine", "cocaine": "Cocaine",
-                  "heroin": "Heroin", "marijuana": "Marijuana", "other": "Other drugs"}
-MX_SERIES = {"sesnsp": "sesnsp_homicide.homicidio_doloso", "inegi": "inegi_homicide.homicides"}
-MX_LABELS = {"sesnsp": "Homicide victims (SESNSP, prosecutors' files)",
-             "inegi": "Homicide deaths (INEGI, death certificates)"}
-SOURCE_SHORT = {
-    "cdc_vsrr_overdose": "CDC/NCHS VSRR", "cdc_nchs_final_overdose": "CDC/NCHS NVSS", "sesnsp_homicide": "SESNSP",
-    "inegi_homicide": "INEGI microdata (Gargiulo et al.)", "cbp_seizures": "U.S. CBP", "population": "Census/CONAPO",
-}
-TRANSFORM_NAMES = {"counts": "counts", "per100k": "per 100k", "index": "index", "yoy": "year-over-year %"}
+TRANSFORM_KEYS = {"counts": "transform.counts", "per100k": "transform.per100k", "index": "transform.index",
+                  "yoy": "transform.yoy"}
 
 
 @dataclass(frozen=True)
@@ -50,18 +41,58 @@ class Shown:
 
 @dataclass
 class Panel:
-    key: str
+    spec: PanelSpec
+    geo: str
+    lang: str
     title: str
-    default_label: str
     lines: list[Line] = field(default_factory=list)
     shown: list[Shown] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    y_label: str = ""
     labels: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.y_label = self.y_label or self.default_label
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def y_label(self) -> str:
+        return " / ".join(dict.fromkeys(self.labels)) or unit_name(self.spec.units[0], self.lang)
+
+    def note(self, text: str) -> None:
+        if text and text not in self.notes:
+            self.notes.append(text)
+
+
+def unit_name(unit: str, lang: str) -> str:
+    return label(vocabulary.units()[unit], lang)
+
+
+def word(code: tuple | None, lang: str) -> str:
+    """A (catalog key, params) code from the transforms in the reader's language; nested codes
+    (a rolling mean around an axis label) are worded inside out."""
+    if not code:
+        return ""
+    key, params = code
+    params = {k: (word(v, lang) if isinstance(v, tuple) else unit_name(v, lang) if k == "unit" else
+                  label(vocabulary.frequencies()[v], lang) if k == "frequency" else v)
+              for k, v in params.items()}
+    return t(key, lang, **params)
+
+
+def geo_label(spec: PanelSpec, geo: str, lang: str) -> str:
+    for g, en, es in spec.geo_labels:
+        if g == geo:
+            return es if lang == "es" else en
+    return store.geo_name(geo, lang)
+
+
+def panel_title(spec: PanelSpec, geo: str, selection: dict, lang: str) -> str:
+    suffix = "".join(
+        i18n.pick(f.value(selection[f.key][0]), "title_suffix", lang)
+        for f in spec.facets if f.kind == "single" and selection.get(f.key)
+    )
+    return label(spec, lang).format(geo=geo_label(spec, geo, lang)) + suffix
 
 
 def index_date(state: ViewState) -> pd.Timestamp:
@@ -77,107 +108,92 @@ def _index_month(index_at: str, _milestones_token: int) -> pd.Timestamp:
     return when.to_period("M").to_timestamp()
 
 
-def _add_series(panel: Panel, state: ViewState, series_id: str, geo: str, name: str, color: str,
-                dash: str = "solid", allow_rate: bool = True) -> None:
-    meta = store.series_meta()[series_id]
-    rows = store.series(series_id, geo)
+def _add_series(panel: Panel, state: ViewState, s: SeriesSpec) -> None:
+    lang = state.lang
+    name = label(s, lang)
+    rows = store.series(s.id, panel.geo)
     if rows.empty:
-        panel.notes.append(f"No data for {name} in {store.geo_name(geo)}.")
+        panel.note(t("note.no_data", lang, series=name, geo=geo_label(panel.spec, panel.geo, lang)))
         return
-    transform = state.transform if (allow_rate or state.transform != "per100k") else "counts"
+    transform = state.transform if (s.per_100k or state.transform != "per100k") else "counts"
     if transform != state.transform:
-        panel.notes.append(f"Per 100k is not meaningful for {name}: counts shown.")
+        panel.note(t("note.no_rate", lang, series=name))
     result = transforms.apply(
-        rows, transform=transform, frequency=meta["frequency"], unit=meta["unit"],
-        population=store.population(geo) if transform == "per100k" else None,
+        rows, transform=transform, frequency=s.frequency, unit=s.unit,
+        population=store.population(panel.geo) if transform == "per100k" else None,
         index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
     )
-    if result.note and result.note not in panel.notes:
-        panel.notes.append(result.note)
+    panel.note(word(result.note, lang))
     frame = result.frame
     frame = frame[frame["date"] >= pd.Timestamp(state.start)]
     if state.end:
         frame = frame[frame["date"] <= pd.Timestamp(state.end)]
-    panel.labels.append(result.label)
-    panel.y_label = " / ".join(dict.fromkeys(panel.labels))
-    prefix = "12 months ending " if meta["frequency"] == "monthly_12m_ending" else ""
-    panel.lines.append(Line(name, frame, color, dash, hover_unit=result.label, period_prefix=prefix))
-    panel.shown.append(Shown(
-        series_id, name, geo, frame, result.label, meta["frequency"], meta["source_id"],
-        TRANSFORM_NAMES[transform] + (f", {state.rolling}-month mean" if state.rolling else ""),
-    ))
-    if meta["source_id"] not in panel.sources:
-        panel.sources.append(meta["source_id"])
+    unit_label = word(result.label, lang)
+    panel.labels.append(unit_label)
+    freq = vocabulary.frequencies()[s.frequency]
+    prefix = t("period.12m_ending", lang) if freq.overlapping else \
+        t("period.half_year", lang) if freq.periods_per_year == 2 else ""
+    panel.lines.append(Line(name, frame, s.color, s.dash, hover_unit=unit_label, period_prefix=prefix))
+    transform_text = t(TRANSFORM_KEYS[transform], "en") + (f", {state.rolling}-month mean" if state.rolling else "")
+    panel.shown.append(Shown(s.id, name, panel.geo, frame, unit_label, s.frequency, s.source_id, transform_text))
+    if s.source_id not in panel.sources:
+        panel.sources.append(s.source_id)
 
 
-def deaths_panel(state: ViewState) -> Panel:
-    panel = Panel("deaths", f"US drug-overdose deaths — {store.geo_name(state.us_geo)}", "deaths")
-    for i, drug in enumerate(state.drugs):
-        sid = f"cdc_vsrr_overdose.{drug}"
-        if sid not in store.series_meta():
+def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
+    view = state.panel(spec.key)
+    selection = view.selection()
+    lang = state.lang
+    panel = Panel(spec, view.geo, lang, panel_title(spec, view.geo, selection, lang))
+    for s in spec.select(selection):
+        _add_series(panel, state, s)
+    frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}
+    if any(f.overlapping for f in frequencies):
+        panel.notes.insert(0, t("note.overlapping", lang))
+    if any(f.periods_per_year == 2 for f in frequencies):
+        panel.note(t("note.half_yearly", lang))
+    for n in spec.active_notes(selection):
+        panel.note(label(n, lang))
+    flags = {f for line in panel.lines for f in line.frame["flag"].dropna().unique()}
+    for flag in sorted(flags):
+        key = f"flag.note.{flag}"
+        if i18n.has(key):
+            panel.note(t(key, lang))
+    ends = coverage_gap(panel)
+    if ends:
+        panel.note(t("note.coverage_gap", lang, series=ends[0], end=ends[1], latest=ends[2]))
+    return panel
+
+
+def coverage_gap(panel: Panel) -> tuple[str, pd.Timestamp, pd.Timestamp] | None:
+    """A shown series that ends well (over a year) before the same series' national figures:
+    the reader should know the chart stops early for this geography, not the data."""
+    for s in panel.shown:
+        if not len(s.frame) or s.geo == panel.spec.default_geo:
             continue
-        _add_series(panel, state, sid, state.us_geo, DEATH_LABELS[drug], PALETTE[i % len(PALETTE)])
-        if state.predicted and f"{sid}_predicted" in store.series_meta():
-            _add_series(panel, state, f"{sid}_predicted", state.us_geo, f"{DEATH_LABELS[drug]}, predicted",
-                        PALETTE[i % len(PALETTE)], dash="dot")
-    panel.notes.insert(0, "CDC provisional counts: each point is the sum of the 12 months ending that month, "
-                          "not a monthly count.")
-    return panel
+        national = store.series(s.series_id, panel.spec.default_geo)
+        if national.empty:
+            continue
+        end, latest = s.frame["date"].max(), national["date"].max()
+        if latest - end > pd.Timedelta(days=366):
+            return s.name, end, latest
+    return None
 
 
-def homicides_panel(state: ViewState) -> Panel:
-    panel = Panel("homicides", f"Mexico homicides — {store.geo_name(state.mx_geo)}", "victims")
-    for i, src in enumerate(state.mx_sources):
-        _add_series(panel, state, MX_SERIES[src], state.mx_geo, MX_LABELS[src], PALETTE[(i + 1) % len(PALETTE)])
-    if state.firearm and "sesnsp" in state.mx_sources:
-        _add_series(panel, state, "sesnsp_homicide.homicidio_doloso_firearm", state.mx_geo,
-                    "…of which with a firearm (SESNSP)", PALETTE[3])
-        share = firearm_share(state)
-        if share is not None:
-            panel.notes.append(f"Firearms were used in {share:.0%} of SESNSP homicide victims in "
-                               f"{store.geo_name(state.mx_geo)} over the dates shown.")
-    if len(state.mx_sources) == 2:
-        panel.notes.append("SESNSP counts victims in prosecutors' case files; INEGI counts death certificates. "
-                           "They measure different things and differ by 1,000–2,000 a year.")
-    return panel
-
-
-def firearm_share(state: ViewState) -> float | None:
-    """Firearm victims / all victims (SESNSP counts) over the view's dates."""
-    def total(series_id: str) -> float:
-        rows = store.series(series_id, state.mx_geo)
-        rows = rows[rows["date"] >= pd.Timestamp(state.start)]
-        if state.end:
-            rows = rows[rows["date"] <= pd.Timestamp(state.end)]
-        return float(rows["value"].sum())
-
-    victims = total("sesnsp_homicide.homicidio_doloso")
-    return total("sesnsp_homicide.homicidio_doloso_firearm") / victims if victims else None
-
-
-def seizures_panel(state: ViewState) -> Panel:
-    where = "nationwide" if state.cbp_geo == "US" else store.geo_name(state.cbp_geo)
-    comp = {"all": "", "ofo": ", ports of entry (OFO)", "usbp": ", between ports (Border Patrol)"}[state.component]
-    panel = Panel("seizures", f"US border drug seizures — {where}{comp}", state.measure)
-    suffix = "" if state.component == "all" else f"_{state.component}"
-    for i, drug in enumerate(state.seize):
-        sid = f"cbp_seizures.{drug}_{state.measure}{suffix}"
-        if sid in store.series_meta():
-            _add_series(panel, state, sid, state.cbp_geo, SEIZURE_LABELS[drug], PALETTE[(i + 2) % len(PALETTE)],
-                        allow_rate=False)
-    if any("fytd" in set(line.frame["flag"].dropna()) for line in panel.lines):
-        panel.notes.append("The latest fiscal year is incomplete (fiscal year to date): dashed.")
-    return panel
-
-
-def build_panels(state: ViewState) -> list[Panel]:
-    return [deaths_panel(state), homicides_panel(state), seizures_panel(state)]
+def build_panels(state: ViewState, reg: Registry | None = None) -> list[Panel]:
+    return [build_panel(spec, state) for spec in panel_specs(state, reg or registry())]
 
 
 def x_range(state: ViewState, panels: list[Panel]) -> tuple[str, str]:
+    """The shared time axis: the zoomed range if the reader zoomed, else start to end (or the
+    latest date shown), and never before the first data point (axis ranges start at the data)."""
+    if state.x0 and state.x1:
+        return state.x0, state.x1
+    starts = [s.frame["date"].min() for p in panels for s in p.shown if len(s.frame)]
     ends = [s.frame["date"].max() for p in panels for s in p.shown if len(s.frame)]
     latest = max(ends).date().isoformat() if ends else pd.Timestamp.today().date().isoformat()
-    return state.start, state.end or latest
+    first = min(starts).date().isoformat() if starts else state.start
+    return max(state.start, first), state.end or latest
 
 
 def displayed_data(panels: list[Panel]) -> pd.DataFrame:
@@ -188,7 +204,7 @@ def displayed_data(panels: list[Panel]) -> pd.DataFrame:
             prov = store.provenance(s.source_id)
             frames.append(pd.DataFrame({
                 "panel": p.key, "series_id": s.series_id, "series": s.name, "geo": s.geo,
-                "geo_name": store.geo_name(s.geo), "date": s.frame["date"].dt.strftime("%Y-%m-%d"),
+                "geo_name": store.geo_name(s.geo, p.lang), "date": s.frame["date"].dt.strftime("%Y-%m-%d"),
                 "value": s.frame["value"], "raw_value": s.frame["raw"], "unit": s.unit_label,
                 "frequency": s.frequency, "flag": s.frame["flag"], "source_id": s.source_id,
                 "publisher": prov["publisher"], "snapshot": prov["snapshot"],
@@ -196,6 +212,20 @@ def displayed_data(panels: list[Panel]) -> pd.DataFrame:
                 "transform": s.transform,
             }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def clip_to_zoom(panels: list[Panel], state: ViewState) -> list[Panel]:
+    """The panels with each series cut to the zoomed range (downloads follow the zoom)."""
+    if not (state.x0 and state.x1):
+        return panels
+    lo, hi = pd.Timestamp(state.x0), pd.Timestamp(state.x1)
+    for p in panels:
+        p.shown = [Shown(**{**s.__dict__, "frame": s.frame[(s.frame["date"] >= lo) & (s.frame["date"] <= hi)]})
+                   for s in p.shown]
+    return panels
+
+
+CHANGE_COLUMNS = ["series", "geo_name", "unit", "first_date", "first", "last_date", "last", "change", "change_pct"]
 
 
 def change_table(panels: list[Panel]) -> pd.DataFrame:
@@ -211,17 +241,16 @@ def change_table(panels: list[Panel]) -> pd.DataFrame:
             first, last = values[i], values[j]
             dates = s.frame["date"].to_numpy()
             rows.append({
-                "series": s.name, "geo_name": store.geo_name(s.geo), "unit": s.unit_label,
+                "series": s.name, "geo_name": store.geo_name(s.geo, p.lang), "unit": s.unit_label,
                 "first_date": str(dates[i])[:10], "first": first, "last_date": str(dates[j])[:10], "last": last,
                 "change": last - first, "change_pct": (last - first) / first * 100 if first else None,
             })
-    return pd.DataFrame(rows, columns=["series", "geo_name", "unit", "first_date", "first", "last_date", "last",
-                                       "change", "change_pct"])
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
 
 def export(state: ViewState, fmt: str) -> tuple[bytes, str]:
     """The displayed data as CSV or Parquet bytes, and a file name naming view and data version."""
-    panels = build_panels(state)
+    panels = clip_to_zoom(build_panels(state), state)
     df = displayed_data(panels)
     name = download_name(state, store.data_version([sid for p in panels for sid in p.sources]))
     if fmt == "parquet":
@@ -233,32 +262,44 @@ def export(state: ViewState, fmt: str) -> tuple[bytes, str]:
 
 def download_name(state: ViewState, version: str) -> str:
     """Names the view and the data version: xborder_US_MX_CBP-SWB_counts_<version>."""
-    parts = ["xborder", state.us_geo, state.mx_geo, state.cbp_geo, state.transform]
+    parts = ["xborder", *[state.panel(k).geo for k in state.panels], state.transform]
     if state.rolling:
         parts.append(f"roll{state.rolling}")
+    if state.x0 and state.x1:
+        parts.append(f"{state.x0[:7]}_{state.x1[:7]}")
     return "_".join(parts + [version])
 
 
+# Change points further than this from every milestone are not paired with one.
+CHANGEPOINT_MAX_MONTHS = 12
+
+
 def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list] | None:
-    """Change points (PELT) of the panel's first series, each labelled with its nearest milestone."""
+    """Change points (PELT) of the panel's first series, each labelled with its nearest milestone
+    (title and signed distance), only when one lies within ``CHANGEPOINT_MAX_MONTHS``."""
     if not panel.lines:
         return None
     from dashboard.analysis.changepoints import detect_changepoints
 
-    line = panel.lines[0]
+    line, lang = panel.lines[0], panel.lang
     if line.period_prefix:  # overlapping 12-month-ending sums: see dashboard.analysis.guards
-        panel.notes.append("Change points are not computed on 12-month-ending sums: consecutive values overlap.")
+        panel.note(t("note.changepoints_12m", lang))
         return None
     y = line.frame.dropna(subset=["value"]).set_index("date")["value"]
     if len(y) < 24:
-        panel.notes.append("Too few points to look for change points.")
+        panel.note(t("note.changepoints_short", lang))
         return None
     result = detect_changepoints(y, frequency=panel_frequency(panel),
                                  milestones=dict(zip(milestones["id"], milestones["date"])))
+    titles = dict(zip(milestones["id"], milestones["title_es" if lang == "es" else "title_en"]))
     labels = []
     for b in result.breaks:
-        near = (f"{b.months_to_milestone:+d} months from milestone {b.nearest_milestone_id}"
-                if b.nearest_milestone_id else "no milestone nearby")
+        months = getattr(b, "months_to_milestone", None)
+        mid = getattr(b, "nearest_milestone_id", None)
+        if mid and months is not None and abs(months) <= CHANGEPOINT_MAX_MONTHS:
+            near = t("changepoint.near", lang, months=f"{months:+d}", milestone=titles.get(mid, mid))
+        else:
+            near = t("changepoint.none_near", lang, max=CHANGEPOINT_MAX_MONTHS)
         labels.append(f"{line.name}: {near}")
     return [b.date for b in result.breaks], labels
 
@@ -268,12 +309,9 @@ def panel_frequency(panel: Panel) -> str:
     return "annual" if freqs == {"annual"} else "monthly"
 
 
-def _num(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
-
-
 def text_summary(panel: Panel) -> str:
     """What the chart shows, in one sentence per series, for screen readers and quick reading."""
+    lang = panel.lang
     parts = []
     for s in panel.shown:
         values = s.frame["value"].to_numpy(dtype=float)
@@ -282,29 +320,37 @@ def text_summary(panel: Panel) -> str:
             continue
         dates = pd.DatetimeIndex(s.frame["date"])
         i, j, k = present[0], present[-1], present[np.argmax(values[present])]
-        prefix = "12 months ending " if s.frequency == "monthly_12m_ending" else ""
-        parts.append(
-            f"{s.name}: {_num(values[i])} ({prefix}{dates[i]:%b %Y}) to {_num(values[j])} "
-            f"({prefix}{dates[j]:%b %Y}); highest {_num(values[k])} in {dates[k]:%b %Y}; {s.unit_label}."
-        )
-    return " ".join(parts)
+        prefix = t("period.12m_ending", lang) if vocabulary.frequencies()[s.frequency].overlapping else ""
+        parts.append(t("summary.series", lang, series=s.name, first=float(values[i]),
+                       first_date=prefix + i18n.month(dates[i], lang), last=float(values[j]),
+                       last_date=prefix + i18n.month(dates[j], lang), peak=float(values[k]),
+                       peak_date=i18n.month(dates[k], lang), unit=s.unit_label))
+    return " ".join(parts) or t("summary.empty", lang)
+
+
+def source_note(panel: Panel) -> str:
+    lang = panel.lang
+    return t("figure.source", lang, sources="; ".join(
+        t("figure.source_item", lang, source=store.source_short(sid, lang),
+          snapshot=store.provenance(sid)["snapshot"]) for sid in panel.sources))
 
 
 def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tuple[dict, list[str]]:
     """The panel's figure spec and the notes to print under it."""
+    lang = state.lang
     ms = store.milestones()
     ms = ms[ms["category"].isin(state.cats)]
     cps = changepoints_for(panel, ms) if state.changepoints else None
     notes = list(panel.notes)
     if state.log:
         hidden = sum(transforms.log_hidden(line.frame["value"]) for line in panel.lines)
-        notes.append(f"Log scale: {hidden} zero or negative point(s) cannot be drawn and are hidden." if hidden
-                     else "Log scale: no points hidden.")
+        notes.append(t("note.log_hidden", lang, n=hidden) if hidden else t("note.log_none", lang))
     spec = figures.timeline_spec(
         panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=state.log,
-        highlight=state.hl, lang=state.lang, changepoints=cps,
-        message="" if panel.lines else "No data for this selection",
-        source_note="Source: " + "; ".join(
-            f"{SOURCE_SHORT.get(sid, sid)}, snapshot {store.provenance(sid)['snapshot']}" for sid in panel.sources),
+        highlight=state.hl, lang=lang, changepoints=cps,
+        message="" if panel.lines else t("figure.no_data", lang),
+        source_note=source_note(panel),
+        breaks=[(b.date, label(b, lang)) for b in panel.spec.breaks],
+        text=figures.FigureText.for_lang(lang),
     )
     return spec, notes

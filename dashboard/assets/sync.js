@@ -1,34 +1,84 @@
-// Zoom or pan one timeline panel and the others follow (same x range).
-window.xborderSyncAxes = function (cbctx, ids) {
+// Zoom or pan one timeline panel and the others follow (same x range). The server callback
+// zoom_range (pages/home.py) takes the range to the URL, the download and "Cite this view".
+function xborderRange(rd) {
+    if (!rd) { return null; }
+    if (rd['xaxis.autorange']) { return {}; }
+    if (rd['xaxis.range[0]'] !== undefined) { return {x0: String(rd['xaxis.range[0]']).slice(0, 10), x1: String(rd['xaxis.range[1]']).slice(0, 10)}; }
+    if (rd['xaxis.range'] !== undefined) { return {x0: String(rd['xaxis.range'][0]).slice(0, 10), x1: String(rd['xaxis.range'][1]).slice(0, 10)}; }
+    return null;
+}
+
+window.xborderSyncZoom = function (cbctx, current) {
     const nu = window.dash_clientside.no_update;
     if (!cbctx || !cbctx.triggered || !cbctx.triggered.length) { return nu; }
     const trig = cbctx.triggered[0];
-    const source = trig.prop_id.split('.')[0];
-    const rd = trig.value || {};
-    let update = null;
-    if (rd['xaxis.autorange']) {
-        update = {'xaxis.autorange': true};
-    } else if (rd['xaxis.range[0]'] !== undefined) {
-        update = {'xaxis.range': [rd['xaxis.range[0]'], rd['xaxis.range[1]']]};
-    } else if (rd['xaxis.range'] !== undefined) {
-        update = {'xaxis.range': rd['xaxis.range']};
-    }
-    if (!update) { return nu; }
-    ids.filter(id => id !== source).forEach(function (id) {
-        const gd = document.querySelector('#' + id + ' .js-plotly-plot');
-        if (!gd || !gd._fullLayout) { return; }
+    const range = xborderRange(trig.value);
+    if (range === null) { return nu; }
+    let source = null;
+    try { source = JSON.parse(trig.prop_id.split('.relayoutData')[0]); } catch (e) { return nu; }
+    const update = range.x0 ? {'xaxis.range': [range.x0, range.x1]} : {'xaxis.autorange': true};
+    // Deferred: relayouts fired inside a running callback would stall Dash's callback queue.
+    setTimeout(function () { xborderRelayoutOthers(source, range, update); }, 0);
+    const same = current && (current.x0 || '') === (range.x0 || '') && (current.x1 || '') === (range.x1 || '');
+    if (same) { return nu; }
+    xborderZoomToUrl(range);
+    return range;
+};
+
+// The zoomed range in the address bar and the "Cite this view" permalink (x0/x1 parameters).
+function xborderZoomToUrl(range) {
+    const set = function (href) {
+        const u = new URL(href, window.location.href);
+        if (range.x0) { u.searchParams.set('x0', range.x0); u.searchParams.set('x1', range.x1); }
+        else { u.searchParams.delete('x0'); u.searchParams.delete('x1'); }
+        return u;
+    };
+    const u = set(window.location.href);
+    window.history.replaceState(null, '', u.pathname + u.search);
+    const link = document.getElementById('permalink');
+    if (link) { const p = set(link.getAttribute('href')); link.setAttribute('href', p.href); link.textContent = p.href; }
+}
+
+function xborderRelayoutOthers(source, range, update) {
+    document.querySelectorAll('.panel-graph .js-plotly-plot').forEach(function (gd) {
+        const box = gd.closest('.panel-graph');
+        if (!box || box.id === JSON.stringify(source) || !gd._fullLayout) { return; }
         const cur = gd._fullLayout.xaxis.range;
-        const want = update['xaxis.range'];
-        if (want && cur && String(cur[0]) === String(want[0]) && String(cur[1]) === String(want[1])) { return; }
+        if (range.x0 && cur && String(cur[0]).slice(0, 10) === range.x0 && String(cur[1]).slice(0, 10) === range.x1) { return; }
         window.Plotly.relayout(gd, update);
     });
-    return nu;
-};
+}
+
+// "Copy embed code" and "SVG" buttons under each chart.
+document.addEventListener('click', function (ev) {
+    const embed = ev.target.closest('[data-embed]');
+    if (embed) {
+        const params = new URLSearchParams(window.location.search);
+        params.set('chart', embed.getAttribute('data-embed'));
+        const src = window.location.origin + '/embed?' + params.toString();
+        const code = '<iframe src="' + src.replace(/"/g, '&quot;') + '" title="' + (document.title || '').replace(/"/g, '&quot;') +
+            '" style="width:100%;aspect-ratio:16/11;border:0" loading="lazy"></iframe>';
+        const done = function () { embed.setAttribute('data-copied', '1'); setTimeout(function () { embed.removeAttribute('data-copied'); }, 2000); };
+        if (navigator.clipboard && navigator.clipboard.writeText) { navigator.clipboard.writeText(code).then(done, function () { window.prompt('', code); }); }
+        else { window.prompt('', code); }
+        embed.setAttribute('data-code', code);
+        return;
+    }
+    const svg = ev.target.closest('[data-svg]');
+    if (svg) {
+        const box = svg.closest('.panel');
+        const gd = box && box.querySelector('.js-plotly-plot');
+        if (gd && window.Plotly) { window.Plotly.downloadImage(gd, {format: 'svg', filename: 'xborder-' + svg.getAttribute('data-svg')}); }
+    }
+});
 
 // Keep the address bar in step with a page's controls without a reload: replaceState fires no
 // navigation, so Dash Pages does not re-render the page.
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     xborder: {
+        syncZoom: function (relayouts, current) {
+            return window.xborderSyncZoom(window.dash_clientside.callback_context, current);
+        },
         replaceQuery: function (q) {
             if (q === undefined || q === null) { return window.dash_clientside.no_update; }
             const url = window.location.pathname + q;

@@ -1,270 +1,403 @@
-"""Timeline: deaths, homicides and seizures on one milestone-annotated time axis."""
+"""Timeline: every registered panel on one milestone-annotated time axis.
+
+The page loops over the panel registry: controls, charts and the callback that fills them are
+generated from the ``PanelSpec``s, with pattern-matching ids (``{"type": "fig", "panel": key}``),
+so a new source's panel appears here without an edit to this file.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import dash
-import flask
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
-from dashboard import cite, components, store, views
+from dashboard import cite, components, i18n, store, views
+from dashboard.i18n import t
+from dashboard.registry import PanelSpec, label, registry
 from dashboard.state import (
-    DEATH_CLASSES, DEFAULT, MILESTONE_CATEGORIES, SEIZURE_DRUGS, Parsed, ViewState, parse_query, to_query,
+    MILESTONE_CATEGORIES, ROLLING, TRANSFORMS, Parsed, ViewState, is_date, parse_query, parse_values, to_query,
 )
+from etl import vocabulary
 
 dash.register_page(__name__, path="/", name="Timeline", title="Cross-border timeline")
 
-PANEL_KEYS = ("deaths", "homicides", "seizures")
-# Control id -> (ViewState field, component property). Multi-value checklists map to tuples.
-CONTROLS = {
-    "us-geo": "us_geo", "mx-geo": "mx_geo", "cbp-geo": "cbp_geo", "drugs": "drugs", "predicted": "predicted",
-    "mx-sources": "mx_sources", "firearm": "firearm", "seize": "seize", "measure": "measure",
-    "component": "component", "start": "start", "end": "end", "transform": "transform", "index-at": "index_at",
-    "rolling": "rolling", "log": "log", "cats": "cats", "hl": "hl", "changepoints": "changepoints", "lang": "lang",
+# Global controls: component id -> URL parameter.
+GLOBAL_CONTROLS = {
+    "panels": "panels", "start": "start", "end": "end", "transform": "transform", "index-at": "index_at",
+    "rolling": "rolling", "log": "log", "changepoints": "changepoints", "cats": "cats", "hl": "hl",
 }
-FLAG_CONTROLS = {"predicted", "firearm", "log", "changepoints"}  # one-item checklists
+FLAG_CONTROLS = {"log", "changepoints"}  # one-item checklists
+GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["sendDataToCloud"], "responsive": True}
 
 
-def parse_controls(values: dict) -> Parsed:
-    """Control values -> ViewState, through the same validation as a URL: a typo in a free-text
-    date or an emptied list falls back to the default with a notice."""
-    query = {}
-    for cid, name in CONTROLS.items():
-        v = values[cid]
-        if name in FLAG_CONTROLS:
-            v = "1" if v else "0"
-        elif isinstance(getattr(DEFAULT, name), tuple):
-            v = ",".join(v or ())
-        query[name] = "" if v is None else str(v)
-    return parse_query(urlencode(query), store.valid_geos(), set(store.milestones()["id"]))
+def geo_choices() -> dict[str, set[str]]:
+    return {p.key: set(store.panel_geos(p)) | {p.default_geo} for p in registry().ordered()}
 
 
-def state_from_controls(values: dict) -> ViewState:
-    return parse_controls(values).state
+def parse(query: dict) -> Parsed:
+    return parse_values(query, registry(), geo_choices(), set(store.milestones()["id"]))
+
+
+def parse_url(search: str) -> Parsed:
+    return parse_query(search, registry(), geo_choices(), set(store.milestones()["id"]))
+
+
+# --- controls <-> view state ------------------------------------------------------------------
+
+
+def controls_query(facets: list, facet_ids: list[dict], geos: list, geo_ids: list[dict], globals_: dict,
+                   zoom: dict | None, lang: str) -> dict:
+    """Control values -> URL parameters, through the same validation as a URL: a typo in a
+    free-text date or an emptied list falls back to the default with a notice. Ids that name
+    no panel or facet (a forged payload) are ignored."""
+    reg = registry()
+    query: dict = {"lang": lang}
+    for cid, name in GLOBAL_CONTROLS.items():
+        v = globals_.get(cid)
+        query[name] = ("1" if v else "0") if cid in FLAG_CONTROLS else v
+    for cid, v in zip(geo_ids, geos):
+        spec = reg.panels.get(cid.get("panel") if isinstance(cid, dict) else None)
+        if spec:
+            query[spec.geo_param] = v
+    for cid, v in zip(facet_ids, facets):
+        spec = reg.panels.get(cid.get("panel") if isinstance(cid, dict) else None)
+        if not spec or cid.get("facet") not in {f.key for f in spec.facets}:
+            continue
+        f = spec.facet(cid["facet"])
+        query[spec.facet_param(f)] = ("1" if v else "0") if f.kind == "toggle" else v
+    if isinstance(zoom, dict) and zoom.get("x0") and zoom.get("x1"):
+        query["x0"], query["x1"] = str(zoom["x0"])[:10], str(zoom["x1"])[:10]
+    return {k: ("" if v is None else v) for k, v in query.items()}
 
 
 def control_values(s: ViewState) -> dict:
-    """The inverse of ``state_from_controls``: what each control holds for a view."""
-    values = {}
-    for cid, name in CONTROLS.items():
-        v = getattr(s, name)
-        values[cid] = (["on"] if v else []) if name in FLAG_CONTROLS else list(v) if isinstance(v, tuple) else v
-    return values
+    """What each control holds for a view (the layout sets these; tests use them)."""
+    reg = registry()
+    out = {
+        "panels": list(s.panels), "start": s.start, "end": s.end, "transform": s.transform,
+        "index-at": s.index_at, "rolling": s.rolling, "log": ["on"] if s.log else [],
+        "changepoints": ["on"] if s.changepoints else [], "cats": list(s.cats), "hl": s.hl or None,
+    }
+    for p in reg.ordered():
+        view = s.panel(p.key)
+        out[("geo", p.key)] = view.geo
+        for f in p.facets:
+            v = view.get(f.key)
+            out[("facet", p.key, f.key)] = (["on"] if v else []) if f.kind == "toggle" else \
+                list(v) if f.kind == "multi" else v[0]
+    return out
 
 
-def _flag(name: str, label: str, on: bool) -> dcc.Checklist:
-    return dcc.Checklist(id=name, options=[{"label": f" {label}", "value": "on"}], value=["on"] if on else [],
-                         className="check")
+def _labelled(text: str, control, for_id: str | None = None) -> html.Div:
+    return html.Div([html.Label(text, className="ctl-label", htmlFor=for_id), control], className="ctl")
 
 
-def _labelled(label: str, control) -> html.Div:
-    return html.Div([html.Label(label, className="ctl-label"), control], className="ctl")
+def _dom_id(d: dict) -> str:
+    """A plain DOM id for a label's htmlFor (pattern-matching ids are JSON objects)."""
+    return "-".join(str(v) for v in d.values())
+
+
+def facet_control(spec: PanelSpec, f, view, lang: str):
+    cid = {"type": "facet", "panel": spec.key, "facet": f.key}
+    value = view.get(f.key)
+    options = [{"label": label(v, lang), "value": v.id} for v in f.values]
+    if f.kind == "toggle":
+        return dcc.Checklist(id=cid, options=[{"label": f" {label(f, lang)}", "value": "on"}],
+                             value=["on"] if value else [], className="check")
+    if f.kind == "single":
+        return html.Div([html.Span(label(f, lang), className="ctl-label", id=_dom_id(cid) + "-label"),
+                         dcc.RadioItems(id=cid, options=[{**o, "label": f" {o['label']}"} for o in options],
+                                        value=value[0], inline=True, className="radio",
+                                        inputStyle={"marginRight": "0.2em"})],
+                        className="ctl", role="radiogroup", **{"aria-labelledby": _dom_id(cid) + "-label"})
+    if len(options) <= 3:
+        return html.Div([html.Span(label(f, lang), className="ctl-label"),
+                         dcc.Checklist(id=cid, options=[{**o, "label": f" {o['label']}"} for o in options],
+                                       value=list(value), className="check")], className="ctl")
+    return _labelled(label(f, lang), dcc.Dropdown(id=cid, options=options, value=list(value), multi=True,
+                                                  searchable=True, clearable=False), None)
+
+
+def panel_controls(spec: PanelSpec, s: ViewState, lang: str) -> html.Fieldset:
+    view = s.panel(spec.key)
+    geos = store.panel_geos(spec) or (spec.default_geo,)
+    geo_options = [{"label": views.geo_label(spec, g, lang), "value": g} for g in geos]
+    return html.Fieldset([
+        html.Legend(spec.name_es if lang == "es" and spec.name_es else spec.name),
+        _labelled(t("controls.geography", lang),
+                  dcc.Dropdown(id={"type": "geo", "panel": spec.key}, options=geo_options, value=view.geo,
+                               clearable=False, searchable=True)),
+        *[facet_control(spec, f, view, lang) for f in spec.facets],
+    ], id={"type": "panel-controls", "panel": spec.key}, hidden=spec.key not in s.panels)
 
 
 def controls(s: ViewState) -> html.Div:
-    geos = store.geo_options()
+    lang = s.lang
+    reg = registry()
     ms = store.milestones()
-    index_options = [{"label": f"{m.date:%Y-%m} · {m.title_en}", "value": m.id} for m in ms.itertuples()]
+    numbers = store.milestone_numbers()
+    index_options = [{"label": f"{i18n.month(m.date, lang)} · {m.title_es if lang == 'es' else m.title_en}",
+                      "value": m.id} for m in ms.itertuples()]
     index_options += [{"label": f"{y}-01", "value": f"{y}-01-01"} for y in range(2015, 2026)]
     if s.index_at not in {o["value"] for o in index_options}:
         index_options.append({"label": s.index_at, "value": s.index_at})
-    opts = lambda pairs: [{"label": n, "value": c} for c, n in pairs]  # noqa: E731
+    cats = vocabulary.milestone_categories()
     return html.Div([
         html.Fieldset([
-            html.Legend("US overdose deaths"),
-            _labelled("Geography", dcc.Dropdown(id="us-geo", options=opts(geos["us"]), value=s.us_geo, clearable=False)),
-            _labelled("Drug classes", dcc.Dropdown(id="drugs", multi=True, value=list(s.drugs),
-                      options=[{"label": views.DEATH_LABELS[d], "value": d} for d in DEATH_CLASSES])),
-            _flag("predicted", "Also show CDC predicted values (dotted)", s.predicted),
+            html.Legend(t("controls.panels", lang)),
+            dcc.Checklist(id="panels", value=list(s.panels), className="check",
+                          options=[{"label": f" {p.name_es if lang == 'es' and p.name_es else p.name}", "value": p.key}
+                                   for p in reg.ordered()]),
+        ]),
+        *[panel_controls(p, s, lang) for p in reg.ordered()],
+        html.Fieldset([
+            html.Legend(t("controls.view", lang)),
+            _labelled(t("controls.from", lang), dcc.Input(id="start", type="text", value=s.start, debounce=True,
+                                                          pattern=r"\d{4}-\d{2}-\d{2}", placeholder="YYYY-MM-DD"),
+                      "start"),
+            _labelled(t("controls.to", lang), dcc.Input(id="end", type="text", value=s.end, debounce=True,
+                                                        placeholder="YYYY-MM-DD"), "end"),
+            html.Div([html.Span(t("controls.transform", lang), className="ctl-label", id="transform-label"),
+                      dcc.RadioItems(id="transform", value=s.transform, className="radio", options=[
+                          {"label": " " + t(f"transform.{x}.control", lang), "value": x} for x in TRANSFORMS])],
+                     className="ctl", role="radiogroup", **{"aria-labelledby": "transform-label"}),
+            _labelled(t("controls.index_at", lang), dcc.Dropdown(id="index-at", options=index_options,
+                                                                 value=s.index_at, clearable=False, searchable=True)),
+            _labelled(t("controls.rolling", lang), dcc.Dropdown(id="rolling", value=s.rolling, clearable=False, options=[
+                {"label": t("controls.rolling_none", lang) if r == 0 else t("controls.rolling_months", lang, n=r),
+                 "value": r} for r in ROLLING])),
+            dcc.Checklist(id="log", options=[{"label": " " + t("controls.log", lang), "value": "on"}],
+                          value=["on"] if s.log else [], className="check"),
+            dcc.Checklist(id="changepoints", options=[{"label": " " + t("controls.changepoints", lang), "value": "on"}],
+                          value=["on"] if s.changepoints else [], className="check"),
         ]),
         html.Fieldset([
-            html.Legend("Mexico homicides"),
-            _labelled("Geography", dcc.Dropdown(id="mx-geo", options=opts(geos["mx"]), value=s.mx_geo, clearable=False)),
-            dcc.Checklist(id="mx-sources", value=list(s.mx_sources), className="check",
-                          options=[{"label": " SESNSP victims", "value": "sesnsp"},
-                                   {"label": " INEGI death certificates", "value": "inegi"}]),
-            _flag("firearm", "Firearm homicides (SESNSP)", s.firearm),
-        ]),
-        html.Fieldset([
-            html.Legend("US border seizures (CBP)"),
-            _labelled("Area", dcc.Dropdown(id="cbp-geo", options=opts(geos["cbp"]), value=s.cbp_geo, clearable=False)),
-            _labelled("Drugs", dcc.Dropdown(id="seize", multi=True, value=list(s.seize),
-                      options=[{"label": views.SEIZURE_LABELS[d], "value": d} for d in SEIZURE_DRUGS])),
-            dcc.RadioItems(id="measure", value=s.measure, inline=True, className="radio",
-                           options=[{"label": " Pounds", "value": "lbs"}, {"label": " Events", "value": "events"}]),
-            dcc.RadioItems(id="component", value=s.component, inline=True, className="radio",
-                           options=[{"label": " All", "value": "all"}, {"label": " Ports (OFO)", "value": "ofo"},
-                                    {"label": " Border Patrol", "value": "usbp"}]),
-        ]),
-        html.Fieldset([
-            html.Legend("View"),
-            _labelled("From", dcc.Input(id="start", type="text", value=s.start, debounce=True, pattern=r"\d{4}-\d{2}-\d{2}")),
-            _labelled("To (blank = latest)", dcc.Input(id="end", type="text", value=s.end, debounce=True,
-                                                        placeholder="YYYY-MM-DD")),
-            _labelled("Transform", dcc.RadioItems(id="transform", value=s.transform, className="radio", options=[
-                {"label": " Counts", "value": "counts"}, {"label": " Per 100k residents", "value": "per100k"},
-                {"label": " Index = 100 at…", "value": "index"}, {"label": " Year-over-year %", "value": "yoy"}])),
-            _labelled("Index date or milestone", dcc.Dropdown(id="index-at", options=index_options, value=s.index_at,
-                                                               clearable=False)),
-            _labelled("Rolling mean", dcc.Dropdown(id="rolling", value=s.rolling, clearable=False, options=[
-                {"label": "None", "value": 0}, {"label": "3 months", "value": 3},
-                {"label": "6 months", "value": 6}, {"label": "12 months", "value": 12}])),
-            _flag("log", "Log scale", s.log),
-            _flag("changepoints", "Mark detected change points", s.changepoints),
-        ]),
-        html.Fieldset([
-            html.Legend("Milestones"),
+            html.Legend(t("controls.milestones", lang)),
             dcc.Checklist(id="cats", value=list(s.cats), className="check cats",
-                          options=[{"label": f" {c}", "value": c} for c in MILESTONE_CATEGORIES]),
-            dcc.RadioItems(id="lang", value=s.lang, inline=True, className="radio", options=[
-                {"label": " English titles", "value": "en"}, {"label": " Títulos en español", "value": "es"}]),
-            _labelled("Highlight", dcc.Dropdown(id="hl", value=s.hl or None, placeholder="none",
-                      options=[{"label": f"{m.date:%Y-%m-%d} {m.title_en}", "value": m.id} for m in ms.itertuples()])),
+                          options=[{"label": html.Span([html.Span(className=f"swatch tag-{c}"), f" {label(cats[c], lang)}"]),
+                                    "value": c} for c in MILESTONE_CATEGORIES]),
+            _labelled(t("controls.highlight", lang), dcc.Dropdown(
+                id="hl", value=s.hl or None, placeholder=t("controls.none", lang), searchable=True,
+                options=[{"label": f"{numbers.get(m.id, '')} · {i18n.day(m.date, lang)} "
+                                   f"{m.title_es if lang == 'es' else m.title_en}", "value": m.id}
+                         for m in ms.itertuples()])),
         ]),
     ], className="controls")
 
 
+def _query_dict(query: dict) -> dict:
+    """Dash hands a repeated URL parameter over as a list: the last one wins."""
+    return {k: (v[-1] if isinstance(v, list) and v else v) for k, v in query.items()}
+
+
 def layout(**query) -> html.Div:
-    parsed = parse_query(urlencode(query), store.valid_geos(), set(store.milestones()["id"]))
+    lang = components.page_lang(query)
+    query = {**_query_dict(query), "lang": lang}
+    parsed = parse_url(urlencode(query))
     s = parsed.state
     v = render_view(s, [])
+    reg = registry()
+    milestone_error = store.milestones_error()
     return html.Div([
-        dcc.Store(id="view-query", data=v[("view-query", "data")]),
+        dcc.Store(id="view-query", data=v["view-query"]),
+        dcc.Store(id="zoom", data={"x0": s.x0, "x1": s.x1} if s.x0 else {}),
+        dcc.Store(id="page-lang", data=lang),
         html.Div(id="url-notices", children=components.notices(
-            parsed.notices + ([store.milestones_error()] if store.milestones_error() else []), "warning")),
-        html.Div(id="control-notices", children=v[("control-notices", "children")]),
+            parsed.notices + ([milestone_error] if milestone_error else []), "warning", lang)),
+        html.Div(id="control-notices", children=v["control-notices"]),
         html.Div([
-            html.Aside(controls(s), className="sidebar"),
+            html.Aside(html.Details([html.Summary(t("controls.summary", lang), className="drawer-summary"),
+                                     controls(s)], open=True, className="drawer", id="controls-drawer"),
+                       className="sidebar", **{"aria-label": t("controls.summary", lang)}),
             html.Section([
-                html.P("Overdose deaths in the US, homicides in Mexico and drug seizures at the US border, on one "
-                       "time axis with the milestones of US–Mexico security cooperation. Zoom one chart and the "
-                       "others follow; hover a ▼ for the milestone and its source.", className="lede"),
-                *[html.Div([
-                    dcc.Graph(id=f"fig-{k}", figure=v[(f"fig-{k}", "figure")], config={"displaylogo": False, "toImageButtonOptions": {
-                        "format": "png", "filename": f"xborder-{k}", "scale": 2}}),
-                    html.Div(id=f"notes-{k}", className="panel-notes", children=v[(f"notes-{k}", "children")]),
-                    html.Div(id=f"prov-{k}", children=v[(f"prov-{k}", "children")]),
-                ], className="panel") for k in PANEL_KEYS],
+                html.H1(t("timeline.h1", lang), className="page-title"),
+                html.P(t("timeline.lede", lang), className="lede"),
+                *[panel_box(p, s, v) for p in reg.ordered()],
                 html.Div([
-                    html.Button("Download CSV", id="dl-csv", className="btn"),
-                    html.Button("Download Parquet", id="dl-parquet", className="btn"),
-                    html.Span(id="data-version", className="version", children=v[("data-version", "children")]),
+                    html.Button(t("download.csv", lang), id="dl-csv", className="btn"),
+                    html.Button(t("download.parquet", lang), id="dl-parquet", className="btn"),
+                    html.Span(id="data-version", className="version", children=v["data-version"]),
                     dcc.Download(id="download"),
                 ], className="downloads"),
-                html.Details([html.Summary("Table of the displayed series"), html.Div(id="change-table", children=v[("change-table", "children")])],
+                html.Details([html.Summary(t("table.summary", lang)),
+                              html.Div(id="change-table", children=v["change-table"], className="table-scroll")],
                              open=False, className="table-view"),
-                html.Details([html.Summary("Cite this view"), html.Div(id="cite-view", children=v[("cite-view", "children")])],
+                html.Details([html.Summary(t("cite.summary", lang)), html.Div(id="cite-view", children=v["cite-view"])],
                              open=False, className="table-view"),
-                html.H3("Milestones"),
-                html.Div(id="ms-list", children=v[("ms-list", "children")]),
-            ], className="content"),
+                html.H2(t("milestones.heading", lang)),
+                html.P(t("milestones.key_intro", lang), className="lede"),
+                html.Div(id="ms-list", children=_milestone_list(MILESTONE_CATEGORIES, s.hl, lang,
+                                                                 store.milestones_token())),
+            ], className="content", id="charts", tabIndex="-1"),
         ], className="layout"),
     ])
 
 
-_CONTROL_INPUTS = [Input(cid, "value") for cid in CONTROLS]
+def panel_box(spec: PanelSpec, s: ViewState, v: dict) -> html.Div:
+    k, lang = spec.key, s.lang
+    shown = k in s.panels
+    return html.Div([
+        dcc.Graph(id={"type": "fig", "panel": k}, figure=v["fig"].get(k, {"data": [], "layout": {}}),
+                  config={**GRAPH_CONFIG, "locale": i18n.PLOTLY_LOCALES[lang], "toImageButtonOptions": {
+                      "format": "png", "filename": f"xborder-{k}", "scale": 2}},
+                  className="panel-graph"),
+        html.P(label_description(spec, lang), className="panel-description"),
+        html.Div(id={"type": "notes", "panel": k}, className="panel-notes", children=v["notes"].get(k)),
+        html.Div(id={"type": "prov", "panel": k}, children=v["prov"].get(k)),
+        html.Details([html.Summary(t("panel.data_table", lang)),
+                      html.Div(id={"type": "data", "panel": k}, children=v["data"].get(k), className="table-scroll")],
+                     className="table-view panel-table"),
+        html.Div([
+            html.Button(t("embed.copy", lang), id={"type": "embed-btn", "panel": k}, className="btn btn-small",
+                        **{"data-embed": k}),
+            html.Button("SVG", id={"type": "svg-btn", "panel": k}, className="btn btn-small",
+                        title=t("panel.svg", lang), **{"data-svg": k}),
+        ], className="panel-tools"),
+    ], id={"type": "panel-box", "panel": k}, className="panel", hidden=not shown,
+        role="region", **{"aria-label": views.panel_title(spec, s.panel(k).geo, s.panel(k).selection(), lang)})
 
 
-def _values(args) -> dict:
-    return dict(zip(CONTROLS, args))
+def label_description(spec: PanelSpec, lang: str) -> str:
+    return spec.description_es if lang == "es" and spec.description_es else spec.description
 
 
 def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
-    """One panel's figure, notes and provenance."""
+    """One panel's figure, notes and provenance, and its data table."""
     fig, notes = views.panel_figure(panel, s, x_range)
     summary = html.P(views.text_summary(panel), className="chart-summary", role="note")
-    return fig, [summary, components.notices(notes)], components.provenance_line(panel.sources)
-
-
-# Everything the timeline callback renders, in output order. The page layout renders the same
-# dict for the URL's view, so the first charts arrive with the page, without a callback round trip.
-OUTPUTS = [
-    *[(f"fig-{k}", "figure") for k in PANEL_KEYS],
-    *[(f"notes-{k}", "children") for k in PANEL_KEYS],
-    *[(f"prov-{k}", "children") for k in PANEL_KEYS],
-    ("change-table", "children"), ("ms-list", "children"), ("view-query", "data"),
-    ("data-version", "children"), ("cite-view", "children"), ("control-notices", "children"),
-]
+    return fig, [summary, components.notices(notes, lang=s.lang)], \
+        components.provenance_line(panel.sources, s.lang), data_table(panel)
 
 
 @lru_cache(maxsize=32)
-def _milestone_list(cats: tuple[str, ...], hl: str, lang: str, _token: int) -> html.Ul:
-    return components.milestone_list(store.milestones(), cats, hl, lang)
+def _milestone_list(cats: tuple[str, ...], hl: str, lang: str, _token: int) -> html.Ol:
+    return components.milestone_list(store.milestones(), cats, hl, lang, store.milestone_numbers())
 
 
-def render_view(s: ViewState, notices: list[str]) -> dict[tuple[str, str], object]:
+def render_view(s: ViewState, notices: list) -> dict:
+    """Everything the timeline shows for a view: per-panel parts keyed by panel, page parts."""
+    lang = s.lang
     panels = views.build_panels(s)
     x_range = views.x_range(s, panels)
-    out = {}
-    for k, panel in zip(PANEL_KEYS, panels):
-        out[(f"fig-{k}", "figure")], out[(f"notes-{k}", "children")], out[(f"prov-{k}", "children")] = \
-            render_panel(panel, s, x_range)
-    query = to_query(s)
+    out: dict = {"fig": {}, "notes": {}, "prov": {}, "data": {}}
+    for panel in panels:
+        k = panel.key
+        out["fig"][k], out["notes"][k], out["prov"][k], out["data"][k] = render_panel(panel, s, x_range)
+    query = to_query(s, registry())
     sources = [sid for p in panels for sid in p.sources]
     version = store.data_version(sources)
-    out[("change-table", "children")] = _table(views.change_table(panels))
-    out[("ms-list", "children")] = _milestone_list(s.cats, s.hl, s.lang, store.milestones_token())
-    out[("view-query", "data")] = query
-    out[("data-version", "children")] = f"data version {version} · updated {store.last_updated(sources)}"
-    out[("cite-view", "children")] = components.cite_block(cite.citation(s, panels, _base_url()), cite.snippet(query))
-    out[("control-notices", "children")] = components.notices(notices, "warning")
+    zoomed = views.clip_to_zoom(panels, s)
+    out["change-table"] = change_table(views.change_table(zoomed), lang)
+    out["view-query"] = query
+    out["data-version"] = t("version.line", lang, version=version, updated=store.last_updated(sources))
+    out["cite-view"] = components.cite_block(cite.citation(s, panels, cite.base_url()), cite.snippet(query), lang)
+    out["control-notices"] = components.notices(notices, "warning", lang)
     return out
 
 
-@callback(*[Output(i, p) for i, p in OUTPUTS], *_CONTROL_INPUTS, prevent_initial_call=True)
-def update_timeline(*args):
-    parsed = parse_controls(_values(args))
-    view = render_view(parsed.state, parsed.notices)
-    return tuple(view[o] for o in OUTPUTS)
+PANEL_OUTPUTS = ("fig", "notes", "prov", "data")
+# The milestone key is drawn once with the page, not by the callback: re-rendering its buttons
+# would re-trigger pick_milestone, whose output (hl) feeds the callback, and stall Dash's queue.
+PAGE_OUTPUTS = ("change-table", "view-query", "data-version", "cite-view", "control-notices")
+_PROPS = {"fig": "figure", "view-query": "data"}
 
 
-def _base_url() -> str:
-    try:
-        return flask.request.host_url.rstrip("/")
-    except RuntimeError:  # called outside a request (tests, benchmarks)
-        return "http://127.0.0.1:8050"
+@callback(
+    *[Output({"type": k, "panel": ALL}, _PROPS.get(k, "children")) for k in PANEL_OUTPUTS],
+    Output({"type": "panel-box", "panel": ALL}, "hidden"),
+    Output({"type": "panel-controls", "panel": ALL}, "hidden"),
+    *[Output(k, _PROPS.get(k, "children")) for k in PAGE_OUTPUTS],
+    Input({"type": "facet", "panel": ALL, "facet": ALL}, "value"),
+    Input({"type": "geo", "panel": ALL}, "value"),
+    *[Input(cid, "value") for cid in GLOBAL_CONTROLS],
+    State("zoom", "data"),
+    State("page-lang", "data"),
+    prevent_initial_call=True,
+)
+def update_timeline(facets, geos, *rest):
+    """Every panel (ALL) and the page parts, from the controls (and the zoomed range, kept)."""
+    *globals_, zoom, lang = rest
+    parsed = parse(controls_query(facets, [i["id"] for i in ctx.inputs_list[0]], geos,
+                                  [i["id"] for i in ctx.inputs_list[1]], dict(zip(GLOBAL_CONTROLS, globals_)),
+                                  zoom, lang if lang in i18n.LANGS else i18n.DEFAULT_LANG))
+    s = parsed.state
+    v = render_view(s, parsed.notices)
+    keys = [o["id"]["panel"] for o in ctx.outputs_list[0]]
+    per_panel = [[v[part].get(k, dash.no_update) for k in keys] for part in PANEL_OUTPUTS]
+    hidden = [k not in s.panels for k in keys]
+    return (*per_panel, hidden, hidden, *[v[k] for k in PAGE_OUTPUTS])
 
 
-def _table(df: pd.DataFrame) -> html.Table:
+def base_url() -> str:  # kept for callers of the old name
+    return cite.base_url()
+
+
+def change_table(df: pd.DataFrame, lang: str) -> html.Table:
     """A plain HTML table: it needs none of the data-table bundles on first load."""
     numeric = {"first", "last", "change", "change_pct"}
-    head = html.Thead(html.Tr([html.Th(c.replace("_", " ")) for c in df.columns]))
+    head = html.Thead(html.Tr([html.Th(t(f"table.{c}", lang), scope="col") for c in df.columns]))
     body = html.Tbody([
-        html.Tr([html.Td(f"{v:,.2f}" if c in numeric and pd.notna(v) else ("—" if pd.isna(v) else v),
-                         className="num" if c in numeric else None) for c, v in row.items()])
+        html.Tr([html.Td(i18n.number(v, lang, 2 if c == "change_pct" else None) if c in numeric and pd.notna(v)
+                         else ("—" if pd.isna(v) else v), className="num" if c in numeric else None)
+                 for c, v in row.items()])
         for row in df.to_dict("records")
     ])
-    return html.Table([head, body], className="data-table", id="change-table-grid")
+    return html.Table([html.Caption(t("table.caption", lang)), head, body], className="data-table",
+                      id="change-table-grid")
+
+
+def data_table(panel: views.Panel) -> html.Table | html.P:
+    """The chart's points as a table (date × series), for screen readers and copying."""
+    lang = panel.lang
+    if not panel.shown:
+        return html.P(t("figure.no_data", lang))
+    wide = pd.concat([s.frame.set_index("date")["value"].rename(s.name) for s in panel.shown], axis=1).sort_index()
+    head = html.Thead(html.Tr([html.Th(t("table.date", lang), scope="col"),
+                               *[html.Th(c, scope="col") for c in wide.columns]]))
+    body = html.Tbody([html.Tr([html.Th(i18n.month(d, lang), scope="row"),
+                                *[html.Td(i18n.number(x, lang) if pd.notna(x) else "—", className="num") for x in row]])
+                       for d, row in zip(wide.index, wide.to_numpy())])
+    return html.Table([html.Caption(f"{panel.title} ({panel.y_label})"), head, body], className="data-table")
 
 
 @callback(Output("hl", "value"), Input({"type": "ms-pick", "id": ALL}, "n_clicks"), prevent_initial_call=True)
 def pick_milestone(clicks):
-    if not ctx.triggered_id or not any(clicks):
+    if not ctx.triggered_id or not any(c for c in clicks if isinstance(c, int)):
         return dash.no_update
     return ctx.triggered_id["id"]
 
 
 @callback(Output("download", "data"), Input("dl-csv", "n_clicks"), Input("dl-parquet", "n_clicks"),
-          *[State(cid, "value") for cid in CONTROLS], prevent_initial_call=True)
-def download(_csv, _parquet, *args):
+          State("view-query", "data"), State("zoom", "data"), prevent_initial_call=True)
+def download(_csv, _parquet, query, zoom):
+    """Exactly the view's rows, cut to the zoomed range when the reader zoomed."""
     fmt = "parquet" if ctx.triggered_id == "dl-parquet" else "csv"
-    content, filename = views.export(state_from_controls(_values(args)), fmt)
+    content, filename = views.export(parse_url(with_zoom(query, zoom)).state, fmt)
     return dcc.send_bytes(content, filename)
+
+
+def with_zoom(query, zoom) -> str:
+    """The view's query string with the zoomed range (``x0``/``x1``) put in or taken out."""
+    params = dict(parse_qsl(str(query or "").lstrip("?")))
+    params.pop("x0", None), params.pop("x1", None)
+    if isinstance(zoom, dict) and zoom.get("x0") and zoom.get("x1"):
+        params.update(x0=str(zoom["x0"])[:10], x1=str(zoom["x1"])[:10])
+    return urlencode(params)
 
 
 components.keep_url_in_step("view-query")
 
-# Zoom or pan one panel and the other two follow (assets/sync.js).
-
+# Zoom or pan one panel and the others follow; the range goes to the URL, the permalink and the
+# zoom store that the download and the next render read (assets/sync.js). All in the browser: a
+# server callback on relayoutData would run for every autosize event of every chart.
 clientside_callback(
-    """function(r1, r2, r3) {
-        return window.xborderSyncAxes(dash_clientside.callback_context, ['fig-deaths', 'fig-homicides', 'fig-seizures']);
-    }""",
-    Output("fig-deaths", "id"),
-    Input("fig-deaths", "relayoutData"),
-    Input("fig-homicides", "relayoutData"),
-    Input("fig-seizures", "relayoutData"),
+    dash.ClientsideFunction("xborder", "syncZoom"),
+    Output("zoom", "data"),
+    Input({"type": "fig", "panel": ALL}, "relayoutData"),
+    State("zoom", "data"),
+    prevent_initial_call=True,
 )
+
