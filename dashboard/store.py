@@ -115,6 +115,18 @@ def milestones() -> pd.DataFrame:
     return _milestones(milestones_token())[0]
 
 
+def milestone_numbers() -> dict[str, int]:
+    """Milestone id -> the number its marker carries on every chart and in the key."""
+    return _milestone_numbers(milestones_token())
+
+
+@lru_cache(maxsize=2)
+def _milestone_numbers(_token: int) -> dict[str, int]:
+    from dashboard.figures import milestone_numbers
+
+    return milestone_numbers(milestones())
+
+
 def milestones_error() -> str:
     return _milestones(milestones_token())[1]
 
@@ -147,8 +159,52 @@ def _geo_names() -> dict[str, str]:
     return dict(zip(geo_table()["geo"], geo_table()["name"]))
 
 
-def geo_name(code: str) -> str:
-    return _geo_names().get(code, code)
+@lru_cache(maxsize=1)
+def _geo_names_es() -> dict[str, str]:
+    g = geo_table()
+    es = g["name_es"] if "name_es" in g else g["name"]
+    return {c: (e or n) for c, n, e in zip(g["geo"], g["name"], es)}
+
+
+def geo_name(code: str, lang: str = "en") -> str:
+    names = _geo_names_es() if lang == "es" else _geo_names()
+    return names.get(code, code)
+
+
+def source_short(source_id: str, lang: str = "en") -> str:
+    """The short name a chart's source line uses (metadata ``short_name``), else the publisher."""
+    meta = sources_meta().get(source_id, {})
+    if lang == "es" and meta.get("short_name_es"):
+        return meta["short_name_es"]
+    return meta.get("short_name") or meta.get("publisher", source_id)
+
+
+@lru_cache(maxsize=16)
+def _panel_geos(geo_kind: str, series_ids: tuple[str, ...], token: int) -> tuple[str, ...]:
+    """Geographies of a panel's kind that hold data for at least one of its series: the country
+    first, then by name."""
+    from etl import vocabulary
+
+    kind = vocabulary.geo_kinds()[geo_kind]
+    g = geo_table()
+    rows = g[g["kind"].isin(kind.kinds) & ((g["country"] == kind.country) if kind.country else True)]
+    have = set()
+    wanted = set(series_ids)
+    for source_id in {series_meta()[sid]["source_id"] for sid in series_ids if sid in series_meta()}:
+        try:
+            pairs = pd.read_parquet(paths.tidy_path(source_id), columns=["series_id", "geo"]).drop_duplicates()
+        except (FileNotFoundError, OSError, ValueError):
+            continue
+        have |= set(pairs.loc[pairs["series_id"].isin(wanted), "geo"])
+    rows = rows[rows["geo"].isin(have)]
+    order = {k: i for i, k in enumerate(kind.kinds)}
+    rows = rows.assign(_k=rows["kind"].map(order)).sort_values(["_k", "parent", "name"])
+    return tuple(rows["geo"])
+
+
+def panel_geos(spec) -> tuple[str, ...]:
+    """The geographies a panel's geography control offers."""
+    return _panel_geos(spec.geo_kind, tuple(s.id for s in spec.series), catalog_token())
 
 
 def provenance(source_id: str, now: datetime | None = None) -> dict:
@@ -171,6 +227,7 @@ def provenance(source_id: str, now: datetime | None = None) -> dict:
         "license": meta.get("license", ""),
         "landing_url": meta.get("landing_url", ""),
         "period": f"{entry.get('date_min', '?')} – {entry.get('date_max', '?')}",
+        "date_max": entry.get("date_max") or "",
         "snapshot": entry.get("snapshot", "not built"),
         "fetched_at": (fetched or "")[:10],
         "origin": entry.get("snapshot_origin", "fetch"),
