@@ -100,7 +100,7 @@ def layout(**query) -> html.Div:
         html.H2(t("sources.heading", lang)),
         html.Ul([html.Li(t(f"sources.general.{k}", lang)) for k in GENERAL_CAVEATS],
                 className="lede", id="charts"),
-        html.Nav(html.Ul([html.Li(html.A(pick(src.meta, "title", lang), href=f"#source-{sid}"))
+        html.Nav(html.Ul([html.Li(_text(src.meta, "title", lang, html.A, href=f"#source-{sid}"))
                           for sid, src in sorted(all_sources().items())], className="source-index"),
                  **{"aria-label": t("sources.index", lang)}),
         *blocks,

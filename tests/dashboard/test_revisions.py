@@ -91,10 +91,34 @@ def test_series_in_only_one_vintage_gets_a_note():
 ])
 def test_bad_revisions_parameters_fall_back_with_a_notice(query, notice):
     sel, notes = page.parse(query)
-    assert len(notes) == 1 and notice in notes[0]
+    assert len(notes) == 1
+    key, params = notes[0]
+    assert f"{params['param']}={params['value']}" == notice
     assert sel == page.defaults()
 
 
 def test_good_parameters_pass_through():
     sel, notes = page.parse({"series": "heroin", "geo": "US-NYC", "as_of": "2018-06-01"})
     assert notes == [] and sel == {"series": "heroin", "geo": "US-NYC", "as_of": "2018-06-01"}
+    sel, notes = page.parse({"series": "heroin", "lang": "es"})  # lang is accepted beside the old parameters
+    assert notes == [] and sel["series"] == "heroin"
+
+
+def test_spanish_summary_table_and_figure_use_the_catalog_and_locale_numbers():
+    rev = revisions.revision_rows("all_drugs", "US")
+    assert revisions.summary(rev, "es") == ("Entre las versiones del 2019-04-24 y del 2026-06-27, los 12 meses a sep 2018 "
+                                            "se revisaron de 67,152 a 68,421 (+1.9%).")
+    r = revisions.build("all_drugs", "US", "2019-05-01", "es")
+    names = {t["name"] for t in r.figure["data"]}
+    assert "versión del 2026-06-27" in names and "conocida el 2019-05-01 (versión del 2019-04-24)" in names
+    assert "Estados Unidos" in r.figure["layout"]["title"]["text"]
+    assert r.as_of.message.startswith("Como se conocía el 2019-05-01") and "sep 2018" in r.as_of.message
+    html_table = page.table_component(r.table, "es")
+    first_row = html_table.children[2].children[0].children
+    assert first_row[0].children == "sep 2018" and first_row[-2].children == "+1,269"
+    assert revisions.series_keys("es")["heroin"] == "Muertes por sobredosis con heroína"
+
+
+def test_signed_numbers_never_show_minus_zero():
+    assert revisions.signed_percent(-0.03, "en") == "0.0%"
+    assert revisions.signed_percent(1.94, "en") == "+1.9%" and revisions.signed(-178, "en") == "−178"

@@ -1,0 +1,222 @@
+"""The Maps page: the rates against the publishers' headline figures, every offered year drawing,
+and the page in headless Chromium (Alaska and Hawaii in frame, table, URL, export, Spanish, no
+request leaving the machine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import app as APP
+from dashboard import maps
+from dashboard.pages import maps as page
+
+from browser_util import chromium, goto_settled, open_page, serve
+
+# Headline figures (../shared/data/snapshots README and PROVENANCE files): 12 months ending
+# December 2020 as reported by CDC; SESNSP victims and INEGI certificates for 2020.
+CDC_2020_BORDER = {"US-AZ": 2644, "US-CA": 9209, "US-NM": 792, "US-TX": 4154}
+CDC_2020_US = 92478
+SESNSP_2020 = 34569
+INEGI_2020 = 35787
+
+
+def test_rates_are_the_publishers_counts_over_population():
+    us = maps.year_rates("us", "all_drugs", 2020).set_index("geo")
+    assert {g: us.loc[g, "count"] for g in CDC_2020_BORDER} == CDC_2020_BORDER
+    az = us.loc["US-AZ"]
+    assert az["value"] == pytest.approx(az["count"] / az["population"] * 1e5)
+    assert len(us) == 51  # 50 states and DC
+    assert maps.year_rates("mx", "sesnsp", 2020)["count"].sum() == SESNSP_2020
+    assert maps.year_rates("mx", "inegi", 2020)["count"].sum() == INEGI_2020
+    assert len(maps.year_rates("mx", "inegi", 2020)) == 32
+
+
+def test_new_york_state_adds_new_york_city_which_cdc_reports_apart():
+    import etl
+
+    parts = etl.load("cdc_vsrr_overdose.all_drugs", geo=["US-NY", "US-NYC"], start="2020-12-01", end="2020-12-01")
+    ny = maps.year_rates("us", "all_drugs", 2020).set_index("geo").loc["US-NY"]
+    assert ny["count"] == parts["value"].sum()
+    assert "US-NYC" not in set(maps.year_rates("us", "all_drugs", 2020)["geo"])
+
+
+def test_national_rate_is_the_national_count_over_the_national_population():
+    assert maps.national_rate("us", "all_drugs", 2020) == pytest.approx(CDC_2020_US / 331.5e6 * 1e5, rel=0.01)
+
+
+@pytest.mark.parametrize("year", maps.offered_years())
+def test_every_offered_year_renders_both_maps_with_every_option(year):
+    """The Year list once offered 2023 and 2024 and the callback failed on them (HTTP 500)."""
+    for us_drug in maps.US.options:
+        for mx_source in maps.MX.options:
+            out = page.update_maps(year, us_drug, mx_source, "-rate", "en")
+            us_fig, mx_fig = out[0], out[5]
+            for key, option, fig, summary in (("us", us_drug, us_fig, out[2]), ("mx", mx_source, mx_fig, out[7])):
+                assert str(year) in fig.layout.title.text
+                if year in maps.years(key, option):
+                    assert any(t.type == "choropleth" and len(t.locations) for t in fig.data)
+                else:  # the map says so, and where to look instead
+                    assert not fig.data and "No state figures" in fig.layout.annotations[0].text
+                    assert "no state figures" in summary and "pick a year" in summary
+
+
+def test_2024_all_drugs_says_which_years_have_state_figures():
+    frame = maps.year_rates("us", "all_drugs", 2024)
+    assert frame.empty
+    text = maps.summary("us", "all_drugs", 2024, frame, "en")
+    assert "2015–2022" in text
+    assert maps.years("us", "synthetic_opioids")[-1] >= 2024  # the other option does draw 2024
+
+
+def test_suppressed_states_are_listed_grey_and_in_the_summary():
+    frame = maps.year_rates("us", "synthetic_opioids", 2020)
+    suppressed = frame[frame["value"].isna()]
+    assert len(suppressed) >= 1 and suppressed["suppressed"].all()
+    fig = maps.figure("us", "synthetic_opioids", 2020, frame, "en")
+    grey = [t for t in fig.data if t.showscale is False]
+    assert grey and set(grey[0].locations) == set(suppressed["location"])
+    assert "suppressed" in maps.summary("us", "synthetic_opioids", 2020, frame, "en")
+    rows = maps.table_rows(frame, "en")
+    assert rows[-1]["rate"] == "suppressed"  # suppressed last, never ranked
+
+
+def test_unit_is_per_100k_per_year_on_the_colour_bar_and_in_the_hover():
+    fig = maps.figure("mx", "inegi", 2020, maps.year_rates("mx", "inegi", 2020), "en")
+    trace = fig.data[-1]
+    assert "per 100k per year" in trace.colorbar.title.text
+    assert "homicides per 100,000 residents per year" in trace.text[0]
+    assert "per year" in fig.layout.title.subtitle.text
+    es = maps.figure("mx", "inegi", 2020, maps.year_rates("mx", "inegi", 2020), "es")
+    assert "al año" in es.data[-1].colorbar.title.text and "Ciudad de México" in " ".join(es.data[-1].text)
+
+
+def test_title_and_sources_are_inside_the_figure():
+    fig = maps.figure("us", "all_drugs", 2021, maps.year_rates("us", "all_drugs", 2021), "en")
+    assert fig.layout.title.text == "Overdose deaths, all drugs, 2021"
+    source = fig.layout.annotations[-1].text
+    assert "CDC" in source and "Census Bureau" in source and "snapshot" in source and "Crude rates" in source
+
+
+def test_table_sorts_by_rate_or_name():
+    frame = maps.year_rates("mx", "sesnsp", 2020)
+    by_rate = maps.table_rows(frame, "es", "-rate")
+    top = frame.sort_values("value").iloc[-1]
+    assert by_rate[0]["name"] == top["name_es"]
+    names = [r["name"] for r in maps.table_rows(frame, "es", "name")]
+    assert names[0] == "Aguascalientes" and names[-1] == "Zacatecas"
+
+
+@pytest.mark.parametrize("query, bad", [({"year": "1999"}, "year=1999"), ({"year": "twenty"}, "year=twenty"),
+                                        ({"us_drug": "heroin"}, "us_drug=heroin"), ({"bogus": "1"}, "bogus=1")])
+def test_bad_parameters_fall_back_with_a_notice(query, bad):
+    sel, notes = page.parse(query)
+    assert len(notes) == 1 and f"{notes[0][1]['param']}={notes[0][1]['value']}" == bad
+    assert sel["year"] == maps.default_year() and sel["us_drug"] == "all_drugs"
+
+
+def test_parameters_accepted_before_still_work():
+    sel, notes = page.parse({"year": "2021", "us_drug": "synthetic_opioids", "mx_source": "sesnsp", "lang": "es"})
+    assert notes == [] and (sel["year"], sel["us_drug"], sel["mx_source"]) == (2021, "synthetic_opioids", "sesnsp")
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+JS_MAPS_DRAWN = """() => [...document.querySelectorAll('#map-us .js-plotly-plot, #map-mx .js-plotly-plot')]
+    .filter(g => g._fullData && g._fullData.length).length === 2"""
+JS_INSETS = """() => { const gd = document.querySelector('#map-us .js-plotly-plot');
+    const frame = gd.querySelector('.geo .bg').getBoundingClientRect();
+    const box = loc => { const p = [...gd.querySelectorAll('path.choroplethlocation')].find(e => e.__data__.loc === loc);
+        const r = p.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, r.width * r.height]; };
+    return {frame: [frame.left, frame.top, frame.right, frame.bottom], ak: box('02'), hi: box('15')}; }"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serve(APP) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def inside(box, frame):
+    return box[4] > 4 and box[0] >= frame[0] - 1 and box[1] >= frame[1] - 1 and box[2] <= frame[2] + 1 \
+        and box[3] <= frame[3] + 1
+
+
+@pytest.mark.browser
+def test_page_draws_alaska_and_hawaii_in_frame_without_the_network(server, browser):
+    with open_page(browser) as pg:
+        goto_settled(pg, server + "/maps?year=2021&mx_source=sesnsp")
+        pg.wait_for_function(JS_MAPS_DRAWN)
+        types = pg.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullData.at(-1).type)")
+        assert types == ["choropleth", "choropleth"]
+        geo = pg.evaluate(JS_INSETS)
+        assert inside(geo["ak"], geo["frame"]) and inside(geo["hi"], geo["frame"]), geo
+        assert pg.locator("#map-mx-table tbody tr").count() == 32
+        assert "2021" in pg.locator("#map-us-summary").inner_text()
+        pg.rec.assert_clean()  # no request left the loopback interface, no console error
+
+
+@pytest.mark.browser
+def test_every_year_in_the_list_draws_and_the_url_follows(server, browser):
+    with open_page(browser) as pg:
+        goto_settled(pg, server + "/maps")
+        for year in (2024, 2023, 2016):
+            pg.click("#map-year")
+            pg.locator(".dash-dropdown-option").filter(has=pg.get_by_text(str(year), exact=True)).first.click()
+            pg.wait_for_function(f"() => location.search.includes('year={year}')")
+            pg.wait_for_function(f"() => document.querySelector('#map-mx-summary').innerText.includes('{year}')")
+            for key in ("us", "mx"):
+                title = pg.evaluate(f"document.querySelector('#map-{key} .js-plotly-plot')._fullLayout.title.text")
+                assert title.endswith(str(year)), (key, year, title)
+        assert "No state figures" in pg.locator("#map-us").inner_text() or "2016" in pg.url  # 2023/24: said per map
+        pg.rec.assert_clean()
+    with open_page(browser) as pg:  # the link reopens the same view
+        goto_settled(pg, server + "/maps?year=2016&us_drug=synthetic_opioids")
+        assert "Synthetic" in pg.locator("#map-us-heading").inner_text()
+        assert "2016" in pg.locator("#map-us-heading").inner_text()
+
+
+@pytest.mark.browser
+def test_sorting_the_table_by_state(server, browser):
+    with open_page(browser) as pg:
+        goto_settled(pg, server + "/maps?year=2020")
+        first = pg.locator("#map-us-table tbody tr").first.inner_text()
+        top = maps.year_rates("us", "all_drugs", 2020).sort_values("value").iloc[-1]
+        assert first.startswith(top["name"]), first  # highest rate first
+        pg.click("#map-us-table th button >> text=State")
+        pg.wait_for_function("() => location.search.includes('sort=name')")
+        pg.wait_for_function("() => document.querySelector('#map-us-table tbody tr').innerText.startsWith('Alabama')")
+        assert pg.get_attribute("#map-us-table thead th:first-child", "aria-sort") == "ascending"
+        pg.rec.assert_clean()
+
+
+@pytest.mark.browser
+def test_svg_export_has_title_and_source_inside(server, browser, tmp_path):
+    with open_page(browser) as pg:
+        goto_settled(pg, server + "/maps?year=2022&lang=es")
+        with pg.expect_download() as dl:
+            pg.click("#map-mx-svg")
+        path = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(path)
+        svg = path.read_text(encoding="utf-8")
+        assert path.name == "map-mx-2022.svg"
+        assert "Homicidios (certificados de defunción, INEGI), 2022" in svg
+        assert "INEGI" in svg and "CONAPO" in svg and "Tasas brutas" in svg
+        pg.rec.assert_clean()
+
+
+@pytest.mark.browser
+def test_spanish_page_and_phone_width(server, browser):
+    with open_page(browser, width=390, height=844) as pg:
+        goto_settled(pg, server + "/maps?lang=es&year=2020")
+        text = pg.locator("#_pages_content").inner_text()
+        assert "Tasa por 100 mil al año" in text and "Estado" in text and "Descargar SVG" in text
+        assert "Rate per 100k" not in text
+        widths = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths  # no sideways scrolling on a phone
+        pg.rec.assert_clean()
