@@ -24,10 +24,17 @@ def built_data():
 
 
 @pytest.fixture(scope="session")
-def valid_geos():
-    from dashboard import store
+def reg(dash_app):
+    """The panel registry built from the sources' metadata."""
+    from dashboard.registry import registry
 
-    return store.valid_geos()
+    return registry()
+
+
+@pytest.fixture(scope="session")
+def valid_geos(dash_app):
+    """Per panel, the geographies its control offers (from the data)."""
+    return sys.modules["dashboard.pages.home"].geo_choices()
 
 
 @pytest.fixture(scope="session")
