@@ -67,6 +67,12 @@ def header(lang: str) -> html.Header:
 def shell() -> html.Div:
     """The chrome around every page; a function, so it is built per request in its language."""
     lang = request_lang()
+    try:
+        embedded = flask.request.path.rstrip("/") == "/embed"
+    except RuntimeError:
+        embedded = False
+    if embedded:  # an iframe in someone's article: the chart alone, no navigation
+        return html.Main(dash.page_container, className="embed-shell", id="main")
     return html.Div([
         header(lang),
         html.Main(dash.page_container, className="page", id="main"),

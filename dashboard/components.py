@@ -62,7 +62,8 @@ def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str
         num = (numbers or {}).get(m.id, "")
         title = m.title_es if lang == "es" else m.title_en
         items.append(html.Li([
-            html.Span(str(num), className=f"ms-num tag-{m.category}", **{"aria-hidden": "true"}),
+            html.Span(str(num), className="ms-num", style={"backgroundColor": cats[m.category].color}
+                      if m.category in cats else None, **{"aria-hidden": "true"}),
             html.Button(
                 i18n.day(m.date, lang), id={"type": "ms-pick", "id": m.id}, n_clicks=0,
                 className="ms-date" + (" active" if m.id == highlight else ""),

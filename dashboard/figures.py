@@ -238,7 +238,7 @@ def _milestone_layer(rows: tuple, highlight: str, x_range: tuple, numbers: tuple
             "type": "scatter", "x": xs, "y": [1.0] * len(xs), "yaxis": "y2", "mode": "markers+text",
             "text": labels, "textposition": "top center", "textfont": {"size": 9, "color": "#333"},
             "marker": {"symbol": "triangle-down", "size": sizes, "color": colors},
-            "name": f"▼ {text.category(cat) if cat != 'mixed' else text.mixed}",
+            "name": text.category(cat) if cat != "mixed" else text.mixed,
             "showlegend": True, "hovertext": hovers, "hoverinfo": "text",
             "hoverlabel": {"align": "left", "bgcolor": "#fff", "font": {"size": 11}},
         })
@@ -299,20 +299,20 @@ def timeline_spec(
     if message:
         annotations.append({"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
-    if source_note:  # in the figure itself, so an exported image still says where the numbers come from
-        annotations.append({"text": source_note, "xref": "paper", "yref": "paper", "x": 0, "y": 0,
-                            "yshift": -58, "xanchor": "left", "yanchor": "top", "showarrow": False,
-                            "font": {"size": 10, "color": "#666"}})
     layout = {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True},
+        # The source is the title's subtitle: in the figure itself, so an exported image still says
+        # where the numbers come from, and never in the way of the legend.
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True,
+                  "yref": "container", "y": 0.985, "yanchor": "top",
+                  "subtitle": {"text": source_note, "font": {"size": 10, "color": "#666"}}},
         "font": {"family": FONT, "size": 12, "color": "#222"},
         "separators": text.separators,
-        "margin": {"l": 70, "r": 20, "t": 56, "b": 96},
+        "margin": {"l": 70, "r": 20, "t": 80, "b": 64},
         "height": 400,
         "hovermode": "closest",
         "plot_bgcolor": "#fff",
         "paper_bgcolor": "#fff",
-        "legend": {"orientation": "h", "yref": "container", "y": 0.07, "yanchor": "bottom", "x": 0,
+        "legend": {"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0,
                    "font": {"size": 11}},
         "xaxis": {"type": "date", "automargin": True, "range": list(x_range) if x_range else None, "showgrid": True,
                   "gridcolor": "#eee", "linecolor": "#999"},

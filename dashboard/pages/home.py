@@ -177,7 +177,8 @@ def controls(s: ViewState) -> html.Div:
         html.Fieldset([
             html.Legend(t("controls.milestones", lang)),
             dcc.Checklist(id="cats", value=list(s.cats), className="check cats",
-                          options=[{"label": html.Span([html.Span(className=f"swatch tag-{c}"), f" {label(cats[c], lang)}"]),
+                          options=[{"label": html.Span([html.Span(className="swatch", style={"backgroundColor": cats[c].color}),
+                                                        f" {label(cats[c], lang)}"]),
                                     "value": c} for c in MILESTONE_CATEGORIES]),
             _labelled(t("controls.highlight", lang), dcc.Dropdown(
                 id="hl", value=s.hl or None, placeholder=t("controls.none", lang), searchable=True,

@@ -1,0 +1,66 @@
+"""Embed: one timeline chart for a news article's iframe.
+
+``/embed?chart=<panel>&<the timeline's view parameters>`` renders that panel as the timeline would
+(same state parser, same figure), with its title, source line, a milestone key and a link to the
+full view; no navigation and no controls, sized to its frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import dash
+from dash import dcc, html
+
+from dashboard import cite, components, i18n, store, views
+from dashboard.i18n import t
+from dashboard.pages import home
+from dashboard.registry import registry
+from dashboard.state import to_query
+
+dash.register_page(__name__, path="/embed", name="Embed", title="Cross-border chart")
+
+EMBED_CONFIG = {**home.GRAPH_CONFIG, "displayModeBar": "hover"}
+
+
+def layout(**query) -> html.Div:
+    lang = components.page_lang(query)
+    query = {**home._query_dict(query), "lang": lang}
+    reg = registry()
+    chart = str(query.pop("chart", "") or "")
+    notices = []
+    if chart not in reg.panels:
+        if chart:
+            notices.append(("notice.bad_param", {"param": "chart", "value": chart[:40], "default": "deaths"}))
+        chart = reg.ordered()[0].key
+    parsed = home.parse_url(urlencode(query))
+    state = replace(parsed.state, panels=(chart,))
+    panel = views.build_panel(reg.panels[chart], state)
+    fig, notes = views.panel_figure(panel, state, views.x_range(state, [panel]))
+    fig["layout"].update(height=None, autosize=True, margin={"l": 60, "r": 12, "t": 72, "b": 56})
+    order = [p.key for p in reg.ordered()]
+    full = replace(state, panels=tuple(sorted({*parsed.state.panels, chart}, key=order.index)))
+    full_href = cite.base_url() + "/" + to_query(full, reg)
+    numbers = store.milestone_numbers()
+    ms = store.milestones()
+    ms = ms[ms["category"].isin(state.cats)].sort_values("date")
+    return html.Div([
+        html.H1(panel.title, className="sr-only"),  # the chart's own title shows it
+        components.notices(parsed.notices + notices, "warning", lang),
+        dcc.Graph(id="embed-fig", figure=fig, className="embed-graph", responsive=True,
+                  config={**EMBED_CONFIG, "locale": i18n.PLOTLY_LOCALES[lang],
+                          "toImageButtonOptions": {"format": "png", "filename": f"xborder-{chart}", "scale": 2}}),
+        html.P(views.text_summary(panel), className="chart-summary"),
+        html.Details([
+            html.Summary(t("embed.key", lang)),
+            html.Ol([html.Li(f"{numbers.get(m.id, '')} · {i18n.day(m.date, lang)} · "
+                             f"{m.title_es if lang == 'es' else m.title_en}", value=numbers.get(m.id))
+                     for m in ms.itertuples()], className="embed-key"),
+        ], className="embed-key-box"),
+        html.Div([
+            html.Span(views.source_note(panel), className="embed-source"),
+            " · ",
+            html.A(t("embed.open_full", lang), href=full_href, target="_blank", rel="noopener", className="embed-open"),
+        ], className="embed-foot"),
+    ], className="embed", lang=lang)
