@@ -134,7 +134,7 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec) -> None:
     prefix = t("period.12m_ending", lang) if freq.overlapping else \
         t("period.half_year", lang) if freq.periods_per_year == 2 else ""
     panel.lines.append(Line(name, frame, s.color, s.dash, hover_unit=unit_label, period_prefix=prefix))
-    transform_text = t(TRANSFORM_KEYS[transform], "en") + (f", {state.rolling}-month mean" if state.rolling else "")
+    transform_text = t(TRANSFORM_KEYS[transform], "en") + (f", {state.rolling}-month mean" if "unsmoothed" in frame else "")
     panel.shown.append(Shown(s.id, name, panel.geo, frame, unit_label, s.frequency, s.source_id, transform_text))
     if s.source_id not in panel.sources:
         panel.sources.append(s.source_id)
@@ -348,7 +348,7 @@ def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tu
     spec = figures.timeline_spec(
         panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=state.log,
         highlight=state.hl, lang=lang, changepoints=cps,
-        message="" if panel.lines else t("figure.no_data", lang),
+        message="" if any(line.frame["value"].notna().any() for line in panel.lines) else t("figure.no_data", lang),
         source_note=source_note(panel),
         breaks=[(b.date, label(b, lang)) for b in panel.spec.breaks],
         text=figures.FigureText.for_lang(lang),
