@@ -2,8 +2,10 @@
 
     python -m dashboard.findings [--write notebooks/FINDINGS.md]
 
-Every number is formatted from an analysis result; ``render()`` is deterministic (no clock), and
-tests/test_findings.py checks that the committed notebooks/FINDINGS.md equals it byte for byte.
+Every number is formatted from an analysis result, and every verdict and caveat is the Impact
+page's own wording (the English catalog); ``render()`` is deterministic (no clock, seeded
+calibration), and tests/test_findings.py checks that the committed notebooks/FINDINGS.md equals
+it byte for byte.
 """
 
 from __future__ import annotations
@@ -17,93 +19,64 @@ import pandas as pd
 
 from dashboard import impact, store
 from dashboard.analysis import detect_changepoints
+from dashboard.analysis.changepoints import MAX_DISTANCE_MONTHS
 from dashboard.analysis.guards import milestone_cut, month_number
+from dashboard.i18n import t
 
-WINDOW = 12  # months on each side, as on the Impact page
-PELT_MIN = {"monthly": 6, "annual": 3}  # smallest change-point segment, in points
-SECTIONS = [  # milestone id, series keys, geography, what the section cannot rule out
-    ("cienfuegos-arrest", ("sesnsp", "inegi"), "MX",
+LANG = "en"
+WINDOW = 12  # months on each side, the Impact page's default
+WINDOW_FOR = {"annual": 36}  # calendar-year totals need three years a side: the page's longest window
+PELT_MIN = {"monthly": 6, "half_yearly": 3, "annual": 3}  # smallest change-point segment, in points
+SECTIONS = [  # milestone id, series ids, geography, what the section cannot rule out
+    ("cienfuegos-arrest", ("sesnsp_homicide.homicidio_doloso", "inegi_homicide.homicides"), "MX",
      "COVID-19 lockdowns and their aftermath moved violence and its recording in 2020-2021, and homicides were "
      "already drifting down from their 2019 peak; SESNSP counts prosecutors' case files (states change how they "
      "classify cases) while INEGI counts death certificates, so the two can disagree."),
-    ("foreign-agents-law", ("sesnsp", "inegi"), "MX",
+    ("foreign-agents-law", ("sesnsp_homicide.homicidio_doloso", "inegi_homicide.homicides"), "MX",
      "Any effect of restricting foreign agents on homicides would be indirect and slow. The same COVID-19 period, "
      "pre-existing downward drift and SESNSP/INEGI recording differences apply."),
-    ("security-dialogue", ("fentanyl_lbs",), "CBP-SWB",
+    ("security-dialogue", ("cbp_seizures.fentanyl_lbs",), "CBP-SWB",
      "Seizures measure enforcement effort and trafficking volume at once. The 2019-2023 supply shift to Mexican-made "
      "fentanyl (pressed pills, powder) was already raising seizures, and CBP's reporting changed over the period."),
-    ("dea-fentanyl-surge", ("od_synthetic",), "US",
+    ("dea-fentanyl-surge", ("cdc_vsrr_overdose.synthetic_opioids",), "US",
      "Deaths follow the drug supply, treatment, naloxone and the COVID-19 disruption far more than one announcement; "
      "the 2019-2023 fentanyl supply shift drives the whole series, and provisional counts are still revised."),
 ]
-XCORR = ("fentanyl_lbs", "CBP-SWB", "od_synthetic", "US")
-Analysis = namedtuple("Analysis", "label windows its placebo nearest n_breaks caveats")
+XCORR = ("cbp_seizures.fentanyl_lbs", "CBP-SWB", "cdc_vsrr_overdose.synthetic_opioids", "US")
+Analysis = namedtuple("Analysis", "label result nearest n_breaks")
 
 
-def analyse(key: str, geo: str, milestone_id: str, when: pd.Timestamp) -> Analysis:
+def window_for(series_id: str) -> int:
+    freq = impact.series_choices()[series_id].frequency
+    annual = freq == "annual" or freq in impact.OVERLAPPING
+    return WINDOW_FOR["annual"] if annual else WINDOW
+
+
+def analyse(series_id: str, geo: str, milestone_id: str, when: pd.Timestamp) -> Analysis:
     """The Impact page's analyses (impact.run, same settings) plus PELT change points."""
-    r = impact.run(key, geo, milestone_id, window=WINDOW)
+    r = impact.run(series_id, geo, milestone_id, window=window_for(series_id))
     s, freq = r.prepared.series, r.prepared.frequency
     cps = detect_changepoints(s, frequency=freq, min_size=PELT_MIN[freq], milestones={milestone_id: when})
-    near = min(cps.breaks, key=lambda b: abs(b.months_to_milestone), default=None)
-    notes = [*r.prepared.warnings, *r.windows.warnings, *r.its.warnings, *r.placebo.warnings, *cps.warnings]
-    label = f"{impact.SERIES[key][1]}, {store.geo_name(geo)}"
-    return Analysis(label, r.windows, r.its, r.placebo, near, len(cps.breaks), list(dict.fromkeys(notes)))
-
-
-def num(v: float, digits: int = 1) -> str:
-    return f"{v:,.{digits}f}"
-
-
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:+.1f}%"
-
-
-def period(start: pd.Timestamp, end_exclusive: pd.Timestamp, annual: bool) -> str:
-    last = end_exclusive - pd.DateOffset(months=12 if annual else 1)
-    return str(start.year) if annual else f"{start:%Y-%m} to {last:%Y-%m}"
-
-
-def effect(e, digits: int = 1) -> str:
-    return f"{num(e.estimate, digits)} (95% CI {num(e.ci_low, digits)} to {num(e.ci_high, digits)}; p = {e.p_value:.3f})"
+    near = [b for b in cps.breaks if b.nearest_milestone_id]
+    label = f"{impact.series_label(series_id, LANG)}, {impact.geo_label(geo, LANG)}"
+    return Analysis(label, r, min(near, key=lambda b: abs(b.months_to_milestone), default=None), len(cps.breaks))
 
 
 def break_text(a: Analysis) -> str:
     if a.nearest is None:
-        return "none found"
-    b = a.nearest  # a break is dated on the first period of the new segment
-    when = f"calendar year {b.date.year}" if a.its.frequency == "annual" else f"{b.date:%Y-%m}"
-    return f"{when} ({b.months_to_milestone:+d} months; {a.n_breaks} break(s) in the series)"
+        return f"none within {MAX_DISTANCE_MONTHS} months ({a.n_breaks} break(s) in the series)"
+    b = a.nearest
+    words = t(f"analysis.changepoint.{b.code}", LANG, date=impact.period_label(b.date, a.result.its.frequency, LANG),
+              milestone=impact.milestone_title(b.nearest_milestone_id, LANG), months=str(abs(b.months_to_milestone)),
+              max=str(MAX_DISTANCE_MONTHS))
+    return f"{words} ({a.n_breaks} break(s) in the series)"
 
 
 def table(a: Analysis) -> list[str]:
-    w, its, p, annual = a.windows, a.its, a.placebo, a.its.frequency == "annual"
-    rows = [
-        ("Mean before", f"{num(w.mean_before)} ({period(w.before_start, w.before_end, annual)}, {w.n_before} points)"),
-        ("Mean after", f"{num(w.mean_after)} ({period(w.after_start, w.after_end, annual)}, {w.n_after} points)"),
-        ("Change in mean", f"{num(w.difference)} ({pct(w.pct_change)})"),
-        ("ITS level change", effect(its.level_change)),
-        (f"ITS slope change ({its.slope_unit})", effect(its.slope_change, 2)),
-        ("Placebo rank", f"{p.rank_fraction:.0%} of {p.n_placebos} other dates as large (placebo p = {p.p_value:.3f})"),
-        ("Nearest PELT change point", break_text(a)),
-    ]
-    return ["| Measure | Result |", "|---|---|", *(f"| {m} | {r} |" for m, r in rows)]
-
-
-def reading(a: Analysis) -> str:
-    lc, p, its = a.its.level_change, a.placebo, a.its
-    verdict = ("untestable here: the placebo test has too few dates" if p.n_placebos < 19 else  # p >= 0.05 always
-               "unusual among placebo dates" if p.p_value <= 0.05 else "ordinary among placebo dates")
-    text = (f"The level-change interval {'excludes' if lc.ci_low > 0 or lc.ci_high < 0 else 'includes'} zero; a "
-            f"change this size is {verdict} ({p.n_placebos} dates, placebo p = {p.p_value:.3f}). ")
-    if its.level_change_pct is not None:
-        text += f"The level change is {pct(its.level_change_pct)} of the pre-trend counterfactual. "
-    if its.frequency == "annual":
-        text += (f"Only {its.n_pre + its.n_post} calendar-year totals enter the regression ({its.n_pre} before, "
-                 f"{its.n_post} after), so every estimate here is fragile. ")
-    d = None if a.nearest is None else a.nearest.months_to_milestone
-    side = "" if d is None else f"{abs(d)} months {'after' if d >= 0 else 'before'} the milestone"
-    return text + ("PELT found no change point here." if d is None else f"The data's own nearest change point is {side}.")
+    rows = impact.results_table(a.result, LANG)
+    out = ["| Measure | Estimate | 95% interval | p |", "|---|---|---|---|"]
+    out += [f"| {r.measure} | {r.estimate} | {r.interval} | {r.p} |" for r in rows.itertuples()]
+    return out + [f"| Nearest PELT change point | {break_text(a)} | | |"]
 
 
 def overlap_note(ms: pd.DataFrame) -> str:
@@ -112,58 +85,123 @@ def overlap_note(ms: pd.DataFrame) -> str:
     return (f"**Overlap.** The Cienfuegos arrest and the foreign-agents law are {apart} months apart, so their "
             f"{WINDOW}-month windows share {max(0, WINDOW - apart)} of {WINDOW} months on each side (the arrest's "
             "after-window contains the law, the law's before-window contains the arrest): sections 1 and 2 analyse "
-            "largely the same data and cannot tell the two events apart.")
+            "largely the same data and cannot tell the two events apart; each verdict names the other.")
 
 
 def section(i: int, ms: pd.DataFrame, mid: str, analyses: list[Analysis], confounders: str) -> list[str]:
     when = ms.loc[mid, "date"]
     out = [f"## {i}. {ms.loc[mid, 'title_en']} ({when:%Y-%m-%d})", "", ms.loc[mid, "description_en"], ""]
     for a in analyses:
-        out += [f"### {a.label}", "", *table(a), "", reading(a), "", "Caveats raised by the analysis:", ""]
-        out += [*(f"- {c}" for c in a.caveats), ""]
+        r = a.result
+        out += [f"### {a.label}", "", f"**Verdict.** {impact.verdict_text(r, LANG)}", "",
+                f"Windows of {r.window} months each side ({impact.span_label(r.its.windows.pre_start, r.its.windows.pre_end, r.its.frequency, LANG)} "
+                f"vs {impact.span_label(r.its.windows.post_start, r.its.windows.post_end, r.its.frequency, LANG)}); "
+                f"verdict code `{r.verdict.code}`.", "", *table(a), "", "Caveats raised by the analysis:", ""]
+        out += [*(f"- {c}" for c in impact.caveats(r, LANG)), ""]
     out += [f"**What this does and does not show.** The numbers describe how the series moved around "
             f"{when:%Y-%m-%d}; they do not show that the milestone caused any of it. {confounders} "
-            "Autocorrelated residuals make HAC p-values optimistic; the placebo rank is the sturdier check.", ""]
+            "Autocorrelated residuals make the model's intervals optimistic; the placebo rank is the sturdier check, "
+            "and the verdict needs both.", ""]
     return out + ([overlap_note(ms), ""] if mid in ("cienfuegos-arrest", "foreign-agents-law") else [])
+
+
+def _rate(row) -> str:
+    if row is None:
+        return "—"
+    return (f"{row['rate']:.1%} ({row['claims']} of {row['n']}; 95% CI {row['ci_low']:.1%} to {row['ci_high']:.1%})")
+
+
+def calibration_table(result) -> list[str]:
+    """The calibration summary as a Markdown table (also printed by benchmarks/verdict_calibration.py):
+    one row per scenario, one column per group (all national series, each source, the states)."""
+    s = result.summary
+    sources = sorted(g.split(":", 1)[1] for g in s["group"].unique() if g.startswith("national:"))
+    groups = [("national", "All national and regional monthly series")]
+    groups += [(f"national:{src}", f"of which {src}") for src in sources]
+    groups += [("states", "Mexican states, with synthetic control")]
+    lines = ["| Scenario | " + " | ".join(g[1] for g in groups) + " |", "|---|" + "---|" * len(groups)]
+    for shift in sorted(s["shift"].unique()):
+        name = "Ordinary dates: claims a change (false alarm)" if shift == 0 else f"+{shift:.0%} shift inserted: finds it"
+        cells = []
+        for g, _ in groups:
+            hit = s[(s["group"] == g) & (s["shift"] == shift)]
+            cells.append(_rate(None if hit.empty else hit.iloc[0]))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    errors = int(s.loc[~s["group"].str.contains(":"), "errors"].sum())
+    series = result.draws.loc[result.draws["group"] == "national", "series"].nunique()
+    states = result.draws.loc[result.draws["group"] == "states", "geo"].nunique()
+    lines += ["", f"{len(result.draws[result.draws['shift'] == 0])} ordinary dates drawn (seeded) over {series} monthly "
+              f"series and {states} states; draws the model could not fit (a window of zeros): {errors}."]
+    return lines
+
+
+def calibration_section() -> list[str]:
+    result = impact.calibration()
+    conf = impact.defaults()["calibration"]
+    return ["## Calibration of the verdict on real data", "",
+            f"The verdict rule run at {conf['national_draws']} randomly drawn ordinary dates (no registered milestone "
+            f"inside their windows) of the real monthly series at their default geography, and at {conf['state_draws']} "
+            "dates of the Mexican states' SESNSP homicides (with the synthetic control); then the same dates with a "
+            "lasting level shift of +10%, +20% or +40% inserted into the real series. Windows of 12 months, no gap. "
+            "`python benchmarks/verdict_calibration.py` prints the same table.", "",
+            *calibration_table(result), "",
+            "The rule claims a change only when the model's interval excludes zero and the placebo tests agree, so "
+            "false alarms stay at or below the 5% level of each test; the price is power: seizure series swing so "
+            "much from month to month that only large shifts stand out.", ""]
 
 
 def header(ms: pd.DataFrame, runs: list) -> list[str]:
     cat = store.catalog()["sources"]
-    used = sorted({impact.SERIES[k][0].split(".")[0] for _, keys, _, _ in SECTIONS + [((), XCORR[::2], 0, 0)]
-                   for k in keys})
+    ids = {s for _, keys, _, _ in SECTIONS for s in keys} | {XCORR[0], XCORR[2]}
+    used = sorted({impact.series_choices()[s].source_id for s in ids})
     versions = [f"| {s} | {cat[s]['snapshot']} | {cat[s]['snapshot_fingerprint']} | {cat[s]['date_min']} to "
                 f"{cat[s]['date_max']} |" for s in used]
-    heads = [f"| {ms.loc[mid, 'date']:%Y-%m-%d} {mid} | {a.label} | {pct(a.windows.pct_change)} | "
-             f"{num(a.its.level_change.estimate)} (p = {a.its.level_change.p_value:.3f}) | "
-             f"{a.placebo.rank_fraction:.0%} of {a.placebo.n_placebos} | {break_text(a)} |"
-             for mid, analyses, _ in runs for a in analyses]
+    heads = []
+    for mid, analyses, _ in runs:
+        for a in analyses:
+            c, p = a.result.its.change, a.result.placebo
+            rank = f"rank {p.rank} of {p.n_placebos + 1}" if p.n_placebos else "no placebo date fits"
+            heads.append(f"| {ms.loc[mid, 'date']:%Y-%m-%d} {mid} | {a.label} | `{a.result.verdict.code}` | "
+                         f"{impact.signed_pct(c.pct, LANG)} ({impact.signed_pct(c.pct_low, LANG)} to "
+                         f"{impact.signed_pct(c.pct_high, LANG)}) | {rank} | {break_text(a)} |")
     return ["# Findings: did anything change after the article's milestones?", "",
             "Generated by `python -m dashboard.findings --write notebooks/FINDINGS.md`; do not edit by hand. "
             "tests/test_findings.py fails when this file no longer matches the data and code.", "",
             "## Data versions", "", "| Source | Snapshot | Fingerprint | Period |", "|---|---|---|---|", *versions, "",
-            "## Headline numbers", "", "| Milestone | Series | Change in 12-month mean | ITS level change (p) | "
-            "Placebo rank | Nearest change point |", "|---|---|---|---|---|---|", *heads, ""]
+            "## Headline numbers", "", "| Milestone | Series | Verdict | Step (95% CI) | Placebo dates | "
+            "Nearest change point |", "|---|---|---|---|---|---|", *heads, ""]
 
 
 def method() -> list[str]:
     return ["## Method", "",
-            f"- **Windows**: mean of the {WINDOW} months before the milestone vs the {WINDOW} months after; the month "
-            "(or year) containing the milestone is partly treated and left out of every analysis.",
-            "- **Interrupted time series (ITS)**: segmented regression (level and slope change at the first period "
-            "after the milestone), month-of-year dummies (seasonality) when there are at least 24 monthly points, "
-            "Newey-West (HAC) standard errors, t-based 95% intervals.",
-            f"- **Placebo**: the same regression at every other date with {impact.PLACEBO_MIN_SIDE['monthly']} monthly "
-            f"({impact.PLACEBO_MIN_SIDE['annual']} annual) points on each side, excluding 12 months around the milestone; the "
-            "rank is the share of placebo dates whose |level change| is at least as large.",
+            f"- **Windows**: only the {WINDOW} months before the milestone and the {WINDOW} months after it (36 for "
+            "series reduced to calendar-year totals) enter any fit; the month (or year) containing the milestone is "
+            "partly treated and left out, and so is the washout gap when one is chosen.",
+            "- **Model**: a Poisson pseudo-likelihood GLM (log link) of the counts on the two windows: a common trend, "
+            "seasonal terms (month dummies from 24 months a side, one sine-cosine pair from 12, none below) and a step "
+            "at the milestone. The step is reported as a percentage of the counterfactual (the same model without the "
+            "step, drawn over the after window only with its 95% band) and as a count per period; Newey-West (HAC) "
+            "errors, t-based 95% intervals. A second model lets the trend bend; it is shown, not used in the verdict.",
+            "- **Placebo dates**: the same model, window and gap at every period start whose windows are complete and "
+            "do not contain the milestone; the rank is the milestone's place by |step| among them, p = (1 + dates as "
+            "large) / (1 + dates).",
+            "- **Synthetic control** (state-level series): the state, indexed to its before-window mean, against a "
+            "convex combination of the other states fitted on the before window (pysyncon); in-space placebo: every "
+            "donor treated in turn, ranked by post/pre RMSPE ratio. National series have no donor pool.",
+            "- **Verdict**: a change only when the model's interval excludes zero and every testable placebo has "
+            "p <= 0.05; no evidence when no placebo does; unclear otherwise; cannot tell when no placebo test can "
+            "reach 0.05 (dashboard/analysis/verdict.py).",
             f"- **Change points**: PELT (l2 cost, penalty 3·σ²·log n, segments of at least {PELT_MIN['monthly']} "
-            f"months or {PELT_MIN['annual']} years) on the whole series, blind to the milestone; the nearest is shown.",
+            f"months or {PELT_MIN['annual']} years) on the whole series, blind to the milestone; a break is tied to "
+            f"the milestone only within {MAX_DISTANCE_MONTHS} months.",
             "- **CDC guard**: CDC's provisional counts are overlapping 12-month-ending sums; they are reduced to "
-            "calendar-year totals (December values), so those analyses have few points and one-year windows.", ""]
+            "calendar-year totals (December values), so those analyses have few points.", ""]
 
 
 def xcorr_section() -> list[str]:
-    fig, warnings, read = impact.xcorr(*XCORR)
-    lags, (x, y) = fig["data"][0]["x"], (impact.SERIES[k][1] for k in XCORR[::2])
+    fig, warnings, read = impact.xcorr(*XCORR, LANG)
+    lags = fig["data"][0]["x"]
+    x, y = impact.series_label(XCORR[0], LANG), impact.series_label(XCORR[2], LANG)
     return [f"## Lagged cross-correlation: {x} vs {y}", "",
             f"x is {x}; y is {y}, taken as the year-over-year % change of its 12-month-ending sums; both are "
             f"first-differenced; lags run from {lags.min():+d} to {lags.max():+d} months. {read}", "",
@@ -178,6 +216,7 @@ def render() -> str:
     lines = header(ms, runs) + method()
     for i, run in enumerate(runs, start=1):
         lines += section(i, ms, *run)
+    lines += calibration_section()
     return "\n".join(lines + xcorr_section()).rstrip("\n") + "\n"
 
 

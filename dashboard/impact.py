@@ -241,6 +241,41 @@ def _run(series_id: str, geo: str, milestone_id: str, window: int, gap: int, _da
                         verdict, notes)
 
 
+def calibration(national_draws: int | None = None, state_draws: int | None = None):
+    """The verdict rule's calibration on the real series (see ``analysis.calibration``)."""
+    conf = defaults()["calibration"]
+    n_nat = conf["national_draws"] if national_draws is None else national_draws
+    n_st = conf["state_draws"] if state_draws is None else state_draws
+    return _calibration(n_nat, n_st, int(conf["seed"]), store.catalog_token(), store.milestones_token())
+
+
+@lru_cache(maxsize=2)
+def _calibration(n_nat: int, n_st: int, seed: int, _data: int, _ms: int):
+    from dashboard.analysis import calibration as cal
+
+    page = defaults()["page"]
+    dates = store.milestones()["date"]
+    monthly = {}
+    for sid, c in series_choices().items():
+        if c.frequency == "monthly":
+            y, _ = load_series(sid, default_geo(sid))
+            if len(y) >= 4 * page["window"]:
+                monthly[sid] = y
+    state_id = defaults()["calibration"]["state_series"]
+    frame = store.series_all(state_id)
+    rows = _geo_rows()
+    states = [g for g in frame["geo"].unique() if g in rows.index and rows.loc[g, "kind"] in
+              defaults()["synthetic_control"]["donor_kinds"]]
+    panel = frame[frame["geo"].isin(states)].pivot(index="date", columns="geo", values="value").sort_index()
+    draws = pd.concat([
+        cal.national(monthly, dates, n=n_nat, window=int(page["window"]), gap=int(page["gap"]), seed=seed)
+        .assign(group="national", source=lambda d: d["series"].map(lambda s: series_choices()[s].source_id)),
+        cal.states(panel, dates, n=n_st, window=int(page["window"]), gap=int(page["gap"]), seed=seed + 1)
+        .assign(group="states", source=series_choices()[state_id].source_id),
+    ], ignore_index=True)
+    return cal.Calibration(draws, cal.summarise(draws))
+
+
 # ---------------------------------------------------------------- words
 
 

@@ -192,16 +192,19 @@ def design(index: pd.DatetimeIndex, post: np.ndarray, w: Windows, seasonal: str,
     X = {"const": np.ones(len(index)), "trend": t, "step": post}
     if bend:
         X["bend"] = t * post
-    moy = np.asarray(index.month)
-    if seasonal == "month_dummies":
-        for m in range(2, 13):
-            X[f"month_{m}"] = (moy == m).astype(float)
-    elif seasonal == "harmonic":
-        X["sin12"] = np.sin(2 * np.pi * moy / 12)
-        X["cos12"] = np.cos(2 * np.pi * moy / 12)
-    elif seasonal == "half_year":
-        X["second_half"] = (moy >= 7).astype(float)
+    X.update(seasonal_columns(np.asarray(index.month), seasonal))
     return pd.DataFrame(X, index=index)
+
+
+def seasonal_columns(moy: np.ndarray, seasonal: str) -> dict[str, np.ndarray]:
+    """The seasonal terms for months of year ``moy`` (see ``SEASONAL_RULES``)."""
+    if seasonal == "month_dummies":
+        return {f"month_{m}": (moy == m).astype(float) for m in range(2, 13)}
+    if seasonal == "harmonic":
+        return {"sin12": np.sin(2 * np.pi * moy / 12), "cos12": np.cos(2 * np.pi * moy / 12)}
+    if seasonal == "half_year":
+        return {"second_half": (moy >= 7).astype(float)}
+    return {}
 
 
 def irls(X: np.ndarray, y: np.ndarray, alpha_nb: float = 0.0, tol: float = 1e-10, maxiter: int = 100) -> np.ndarray:
@@ -253,9 +256,10 @@ def fit_its(
     maxlags: int | None = None,
     convert: str | None = None,
     known_monthly: pd.Series | None = None,
+    bend: bool = True,
 ) -> ITSResult:
     """The step at ``milestone`` on the two windows (see module docstring). ``seasonal=None``:
-    chosen from the window length (``SEASONAL_RULES``)."""
+    chosen from the window length (``SEASONAL_RULES``); ``bend=False`` skips the bending model."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     prep = prepare(series, frequency, convert, known_monthly)
@@ -321,14 +325,14 @@ def fit_its(
         warnings.append(note("autocorrelated", lb_p=lb))
     dispersion = float(np.sum(resid**2) / fit.df_resid)
 
-    bend = None
+    bent = None
     Xb = design(yk.index, post, w, seasonal, bend=True)
-    if len(yk) > Xb.shape[1] + 2:
-        bend = _effect(_glm(yk, Xb, family, lags, alpha_nb), "bend", alpha)
+    if bend and len(yk) > Xb.shape[1] + 2:
+        bent = _effect(_glm(yk, Xb, family, lags, alpha_nb), "bend", alpha)
     return ITSResult(
         milestone=milestone, frequency=prep.frequency, conversion=prep.conversion, window_months=window_months,
         gap_months=gap_months, family=family, alpha=alpha, windows=w, n_pre=n_pre, n_post=n_post,
-        seasonal=seasonal, step=step, change=change, trend=trend, bend=bend, hac_maxlags=lags,
+        seasonal=seasonal, step=step, change=change, trend=trend, bend=bent, hac_maxlags=lags,
         dispersion=dispersion, ljung_box_p=lb, observed=yk.rename("observed"),
         fitted=pd.Series(np.asarray(fit.fittedvalues), index=yk.index, name="fitted"), counterfactual=cf,
         counterfactual_low=pd.Series(np.exp(eta - crit * se), index=Xc.index, name="counterfactual_low"),

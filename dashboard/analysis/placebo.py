@@ -23,9 +23,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from dashboard.analysis.guards import AnalysisError, Note, check_milestone, milestone_cut, note, prepare
+from dashboard.analysis.guards import AnalysisError, Note, check_milestone, milestone_cut, month_number, note, prepare
 from dashboard.analysis.its import (
-    check_window, design, irls, nb_alpha, periods_per_year, seasonal_terms, select, window_bounds,
+    check_window, design, irls, nb_alpha, periods_per_year, seasonal_columns, seasonal_terms, select,
+    window_bounds,
 )
 
 MIN_PLACEBOS = 19
@@ -83,13 +84,30 @@ def step_at(y: pd.Series, milestone: pd.Timestamp, period: int, window_months: i
 
 def placebo_steps(y: pd.Series, *, period: int, window_months: int, gap_months: int, straddle: bool,
                   seasonal: str, family: str = "poisson") -> pd.DataFrame:
-    """The log step at every period start with two complete windows: columns date, log_step."""
-    shift = pd.Timedelta(days=14) if straddle else pd.Timedelta(0)
+    """The log step at every period start with two complete windows: columns date, log_step.
+
+    The same design as ``its.design`` (const, trend, step, seasonal terms), built with month
+    arithmetic instead of dates because it runs at every date; ``step_at`` gives the same numbers."""
+    months = np.array([month_number(d) for d in y.index])
+    values = y.to_numpy(dtype=float)
+    seas = seasonal_columns(np.asarray(y.index.month), seasonal)
+    seas = np.column_stack(list(seas.values())) if seas else np.empty((len(values), 0))
+    expected, lag = window_months // period, (period if straddle else 0) + gap_months
     rows = []
-    for date in y.index:
-        d = step_at(y, date + shift, period, window_months, gap_months, seasonal, family, complete=True)
-        if np.isfinite(d):
-            rows.append((date, d))
+    for date, m in zip(y.index, months):
+        pre = (months >= m - window_months) & (months < m)
+        post = (months >= m + lag) & (months < m + lag + window_months)
+        if pre.sum() < expected or post.sum() < expected:
+            continue
+        keep = pre | post
+        v, flag = values[keep], post[keep].astype(float)
+        if v[flag == 0].sum() <= 0 or v[flag == 1].sum() <= 0:
+            continue
+        X = np.column_stack([np.ones(len(v)), (months[keep] - (m + lag)) / 12.0, flag, seas[keep]])
+        if len(v) <= X.shape[1] + 1:
+            continue
+        alpha_nb = nb_alpha(v, np.exp(X @ irls(X, v)), X.shape[1]) if family == "negbin" else 0.0
+        rows.append((date, float(irls(X, v, alpha_nb)[2])))
     return pd.DataFrame(rows, columns=["date", "log_step"])
 
 

@@ -63,7 +63,12 @@ class SynthResult:
         return self.n_units >= MIN_UNITS
 
 
-def _weights(pre_donors: pd.DataFrame, pre_treated: pd.Series) -> np.ndarray:
+SOLVERS = ("pysyncon", "qp")
+
+
+def _weights(pre_donors: pd.DataFrame, pre_treated: pd.Series, solver: str = "pysyncon") -> np.ndarray:
+    if solver == "qp":
+        return _weights_qp(pre_donors.to_numpy(), pre_treated.to_numpy())
     from pysyncon import Synth
 
     synth = Synth()
@@ -75,9 +80,27 @@ def _weights(pre_donors: pd.DataFrame, pre_treated: pd.Series) -> np.ndarray:
     return w / w.sum()
 
 
-def _fit(index: pd.DataFrame, treated: str, pool: list[str], pre: np.ndarray, post: np.ndarray):
+def _weights_qp(X0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    """The same problem as ``pysyncon.Synth.fit`` with an equal-weight V (each predictor scaled
+    by its spread across units, then min ||x1 - X0 w||^2 over w >= 0, sum w = 1; Abadie,
+    Diamond & Hainmueller 2010, eq. 2), solved as non-negative least squares (Lawson-Hanson,
+    ``scipy.optimize.nnls``) with the adding-up constraint as a heavily weighted extra row:
+    much faster than pysyncon's SLSQP with finite differences, for the calibration's thousands
+    of fits. tests/analysis/test_analysis_synth.py checks that both give the same weights."""
+    from scipy.optimize import nnls
+
+    scale = np.concatenate([X0, x1[:, None]], axis=1).std(axis=1, ddof=1)
+    scale[scale == 0] = 1.0
+    A, b = X0 / scale[:, None], x1 / scale
+    big = 1e4 * max(1.0, float(np.abs(A).max()))
+    w, _ = nnls(np.vstack([A, np.full(A.shape[1], big)]), np.append(b, big), maxiter=50 * A.shape[1])
+    return w / w.sum()
+
+
+def _fit(index: pd.DataFrame, treated: str, pool: list[str], pre: np.ndarray, post: np.ndarray,
+         solver: str = "pysyncon"):
     donors = index[pool]
-    w = _weights(donors[pre], index.loc[pre, treated].rename("treated"))
+    w = _weights(donors[pre], index.loc[pre, treated].rename("treated"), solver)
     synthetic = donors.to_numpy() @ w
     gap = index[treated].to_numpy() - synthetic
     pre_rmspe = float(np.sqrt(np.mean(gap[pre] ** 2)))
@@ -94,9 +117,18 @@ def synthetic_control(
     frequency: str,
     window_months: int = 12,
     gap_months: int = 0,
+    placebos: pd.DataFrame | None = None,
+    solver: str = "pysyncon",
+    placebo_solver: str = "qp",
 ) -> SynthResult:
     """``panel``: one column per unit (the treated state and the candidate donors), indexed by
-    period start, already on a non-overlapping frequency (see ``guards.prepare``)."""
+    period start, already on a non-overlapping frequency (see ``guards.prepare``). ``placebos``:
+    the donors' in-space placebo table of an earlier call on the same panel and windows (it does
+    not depend on the treated state's values, so the calibration reuses it). ``solver`` fits the
+    treated state's weights (the ones shown), ``placebo_solver`` the donors' placebo fits:
+    "pysyncon" or "qp" (the same weights, hundreds of times faster)."""
+    if solver not in SOLVERS or placebo_solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     if frequency not in PERIOD_MONTHS:
         raise ValueError(f"frequency must be one of {tuple(PERIOD_MONTHS)} (convert 12-month-ending sums first)")
     if treated not in panel.columns:
@@ -124,14 +156,15 @@ def synthetic_control(
                             n=len(donors))
     index = data[[treated, *donors]] / pre_mean[[treated, *donors]] * 100
 
-    wts, synthetic, pre_rmspe, post_rmspe, effect = _fit(index, treated, donors, pre, post)
-    rows = []
-    for j in donors:  # in-space placebos: the real treated state is never a donor
-        pool = [d for d in donors if d != j]
-        _, _, p_pre, p_post, p_eff = _fit(index, j, pool, pre, post)
-        rows.append({"geo": j, "effect_pct": p_eff, "pre_rmspe": p_pre,
-                     "ratio": p_post / p_pre if p_pre > 0 else np.inf})
-    placebos = pd.DataFrame(rows, columns=["geo", "effect_pct", "pre_rmspe", "ratio"])
+    wts, synthetic, pre_rmspe, post_rmspe, effect = _fit(index, treated, donors, pre, post, solver)
+    if placebos is None or list(placebos["geo"]) != donors:
+        rows = []
+        for j in donors:  # in-space placebos: the real treated state is never a donor
+            pool = [d for d in donors if d != j]
+            _, _, p_pre, p_post, p_eff = _fit(index, j, pool, pre, post, placebo_solver)
+            rows.append({"geo": j, "effect_pct": p_eff, "pre_rmspe": p_pre,
+                         "ratio": p_post / p_pre if p_pre > 0 else np.inf})
+        placebos = pd.DataFrame(rows, columns=["geo", "effect_pct", "pre_rmspe", "ratio"])
     ratio = post_rmspe / pre_rmspe if pre_rmspe > 0 else np.inf
     rank = 1 + int((placebos["ratio"] >= ratio - 1e-12).sum())
     n_units = len(donors) + 1
