@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import dash
 import flask
@@ -19,12 +19,25 @@ NAV = (("nav.timeline", "/"), ("nav.impact", "/impact"), ("nav.revisions", "/rev
 FULL_RELOAD = {"/maps"}  # pages that need the full plotly.js bundle: plain links reload the page
 
 
+def page_url() -> tuple[str, dict]:
+    """The path and query of the page being served. Dash fetches a layout function's result from
+    ``/_dash-layout``, whose Referer is the page itself."""
+    try:
+        req = flask.request
+    except RuntimeError:
+        return "/", {}
+    if req.path.startswith("/_dash") and req.referrer:
+        ref = urlsplit(req.referrer)
+        return ref.path or "/", dict(parse_qsl(ref.query))
+    return req.path, dict(parse_qsl(req.query_string.decode("utf-8", "replace")))
+
+
 def request_lang() -> str:
     """The language of the page being served: ``?lang=``, else the browser's Accept-Language."""
+    lang = page_url()[1].get("lang")
+    if lang in i18n.LANGS:
+        return lang
     try:
-        lang = flask.request.args.get("lang")
-        if lang in i18n.LANGS:
-            return lang
         return i18n.best_lang(flask.request.headers.get("Accept-Language"))
     except RuntimeError:
         return i18n.DEFAULT_LANG
@@ -41,11 +54,9 @@ class XborderDash(Dash):
 
 def header(lang: str) -> html.Header:
     other = "es" if lang == "en" else "en"
-    try:
-        args = dict(parse_qsl(flask.request.query_string.decode("utf-8", "replace")))
-        path = flask.request.path
-    except RuntimeError:
-        args, path = {}, "/"
+    path, args = page_url()
+    # The same view in the other language (assets/sync.js rewrites it at click time, so a view
+    # changed since the page loaded is kept too).
     switch_href = f"{path}?{urlencode({**args, 'lang': other})}"
 
     def link(key: str, href: str):
@@ -67,11 +78,7 @@ def header(lang: str) -> html.Header:
 def shell() -> html.Div:
     """The chrome around every page; a function, so it is built per request in its language."""
     lang = request_lang()
-    try:
-        embedded = flask.request.path.rstrip("/") == "/embed"
-    except RuntimeError:
-        embedded = False
-    if embedded:  # an iframe in someone's article: the chart alone, no navigation
+    if page_url()[0].rstrip("/") == "/embed":  # an iframe in someone's article: the chart alone, no navigation
         return html.Main(dash.page_container, className="embed-shell", id="main")
     return html.Div([
         header(lang),

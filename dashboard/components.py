@@ -23,7 +23,8 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
         meta = store.sources_meta().get(sid, {})
         title = i18n.pick(meta, "title", lang) or p["title"]
         latest = i18n.month(p["date_max"], lang) if p.get("date_max") else "—"
-        parts = [t("prov.line", lang, title=title, license=p["license"], period=p["period"], latest=latest,
+        parts = [t("prov.line", lang, title=title, license=i18n.pick(meta, "license", lang) or p["license"],
+                   period=p["period"], latest=latest,
                    snapshot=p["snapshot"])]
         if p["published_at"]:
             parts.append(t("prov.published", lang, date=p["published_at"]))
@@ -37,6 +38,16 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
             if p["stale"] else None,
         ], className="prov-item"))
     return html.Div(items, className="provenance")
+
+
+DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                   "no_options_found")
+
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """The words Dash's dropdown shows by itself ("3 selected", "Search"...), in the reader's
+    language: pass as ``dcc.Dropdown(labels=...)``."""
+    return {k: t(f"dropdown.{k}", lang) for k in DROPDOWN_LABELS}
 
 
 def word_notice(message, lang: str) -> str:

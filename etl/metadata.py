@@ -55,6 +55,7 @@ class SourceMeta:
     caveats: str = ""
     caveats_es: str = ""
     title_es: str = ""
+    license_es: str = ""
     short_name: str = ""       # what a chart's source line calls it ("CDC/NCHS VSRR")
     short_name_es: str = ""
     first_date: date | None = None
@@ -118,6 +119,7 @@ def load_metadata(path: Path) -> SourceMeta:
         caveats=raw.get("caveats", ""),
         caveats_es=raw.get("caveats_es", ""),
         title_es=raw.get("title_es", ""),
+        license_es=raw.get("license_es", ""),
         short_name=raw.get("short_name", ""),
         short_name_es=raw.get("short_name_es", ""),
         panels=tuple(panels),

@@ -49,8 +49,15 @@ function xborderRelayoutOthers(source, range, update) {
     });
 }
 
-// "Copy embed code" and "SVG" buttons under each chart.
+// "Copy embed code" and "SVG" buttons under each chart; the language switch keeps the view.
 document.addEventListener('click', function (ev) {
+    const sw = ev.target.closest('a.lang-switch');
+    if (sw) {
+        const u = new URL(window.location.href);
+        u.searchParams.set('lang', sw.getAttribute('hreflang') || 'en');
+        sw.setAttribute('href', u.pathname + u.search);
+        return;
+    }
     const embed = ev.target.closest('[data-embed]');
     if (embed) {
         const params = new URLSearchParams(window.location.search);
@@ -87,3 +94,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         }
     }
 });
+
+// On a phone the controls drawer starts closed, so the charts come first.
+(function () {
+    const close = function () {
+        const d = document.getElementById('controls-drawer');
+        if (d && !d.dataset.sized) { d.dataset.sized = '1'; if (window.innerWidth < 700) { d.open = false; } }
+    };
+    new MutationObserver(close).observe(document.documentElement, {childList: true, subtree: true});
+})();

@@ -113,12 +113,13 @@ def facet_control(spec: PanelSpec, f, view, lang: str):
                                         value=value[0], inline=True, className="radio",
                                         inputStyle={"marginRight": "0.2em"})],
                         className="ctl", role="radiogroup", **{"aria-labelledby": _dom_id(cid) + "-label"})
-    if len(options) <= 3:
+    if len(options) <= 8:  # a checklist shows every choice at once; a long list gets a searchable dropdown
         return html.Div([html.Span(label(f, lang), className="ctl-label"),
                          dcc.Checklist(id=cid, options=[{**o, "label": f" {o['label']}"} for o in options],
                                        value=list(value), className="check")], className="ctl")
     return _labelled(label(f, lang), dcc.Dropdown(id=cid, options=options, value=list(value), multi=True,
-                                                  searchable=True, clearable=False), None)
+                                                  searchable=True, clearable=False,
+                                                  labels=components.dropdown_labels(lang)), None)
 
 
 def panel_controls(spec: PanelSpec, s: ViewState, lang: str) -> html.Fieldset:
@@ -129,7 +130,7 @@ def panel_controls(spec: PanelSpec, s: ViewState, lang: str) -> html.Fieldset:
         html.Legend(spec.name_es if lang == "es" and spec.name_es else spec.name),
         _labelled(t("controls.geography", lang),
                   dcc.Dropdown(id={"type": "geo", "panel": spec.key}, options=geo_options, value=view.geo,
-                               clearable=False, searchable=True)),
+                               clearable=False, searchable=True, labels=components.dropdown_labels(lang))),
         *[facet_control(spec, f, view, lang) for f in spec.facets],
     ], id={"type": "panel-controls", "panel": spec.key}, hidden=spec.key not in s.panels)
 
@@ -165,8 +166,10 @@ def controls(s: ViewState) -> html.Div:
                           {"label": " " + t(f"transform.{x}.control", lang), "value": x} for x in TRANSFORMS])],
                      className="ctl", role="radiogroup", **{"aria-labelledby": "transform-label"}),
             _labelled(t("controls.index_at", lang), dcc.Dropdown(id="index-at", options=index_options,
-                                                                 value=s.index_at, clearable=False, searchable=True)),
-            _labelled(t("controls.rolling", lang), dcc.Dropdown(id="rolling", value=s.rolling, clearable=False, options=[
+                                                                 value=s.index_at, clearable=False, searchable=True,
+                                                                 labels=components.dropdown_labels(lang))),
+            _labelled(t("controls.rolling", lang), dcc.Dropdown(id="rolling", value=s.rolling, clearable=False,
+                                                             labels=components.dropdown_labels(lang), options=[
                 {"label": t("controls.rolling_none", lang) if r == 0 else t("controls.rolling_months", lang, n=r),
                  "value": r} for r in ROLLING])),
             dcc.Checklist(id="log", options=[{"label": " " + t("controls.log", lang), "value": "on"}],
@@ -182,6 +185,7 @@ def controls(s: ViewState) -> html.Div:
                                     "value": c} for c in MILESTONE_CATEGORIES]),
             _labelled(t("controls.highlight", lang), dcc.Dropdown(
                 id="hl", value=s.hl or None, placeholder=t("controls.none", lang), searchable=True,
+                labels=components.dropdown_labels(lang),
                 options=[{"label": f"{numbers.get(m.id, '')} · {i18n.day(m.date, lang)} "
                                    f"{m.title_es if lang == 'es' else m.title_en}", "value": m.id}
                          for m in ms.itertuples()])),
