@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from dashboard import figures, store
-from dashboard.figures import HIGHLIGHT_COLOR, MILESTONE_COLOR, Line
+from dashboard.figures import HIGHLIGHT_COLOR, FigureText, Line
+from dashboard.registry import label
+from etl import vocabulary
+
+EN, ES = FigureText.for_lang("en"), FigureText.for_lang("es")
+WIDE = ("2006-01-01", "2026-01-01")     # twenty years: the autumn-2021 milestones share one marker
+AUTUMN_2021 = ("2021-09-01", "2021-10-31")
 
 
 def synthetic_line(n=24, flags=None, name="Synthetic series", **kw):
@@ -21,64 +27,144 @@ def milestones():
     return store.milestones()
 
 
-def marker_trace(fig):
-    found = [t for t in fig.data if t.name == "Policy milestones"]
-    assert len(found) == 1
-    return found[0]
+def marker_traces(fig):
+    """The milestone markers: triangles on the overlay axis, one trace per category."""
+    found = [t for t in fig.data if t.yaxis == "y2" and t.marker.symbol == "triangle-down"]
+    assert found
+    return found
 
 
-def test_milestone_marker_trace_on_date_axis(milestones):
-    fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y")
+def markers(fig) -> list[tuple[pd.Timestamp, str, str, str]]:
+    """(x, text, colour, hover) of every drawn marker, in date order."""
+    out = [(pd.Timestamp(x), txt, col, hov) for t in marker_traces(fig)
+           for x, txt, col, hov in zip(t.x, t.text, t.marker.color, t.hovertext)]
+    return sorted(out, key=lambda m: m[0])
+
+
+def data_traces(fig, line):
+    return [t for t in fig.data if t.legendgroup == line.name]
+
+
+def members(text: str) -> int:
+    """A single marker carries its number; a cluster 'N+' stands for N milestones."""
+    return int(text[:-1]) if text.endswith("+") else 1
+
+
+def test_milestone_markers_on_date_axis_are_numbered_like_the_key(milestones):
+    fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=EN)
     assert fig.layout.xaxis.type == "date"
-    m = marker_trace(fig)
-    assert m.mode == "markers" and m.yaxis == "y2"
-    assert len(m.x) == len(milestones)
-    assert [pd.Timestamp(x) for x in m.x] == [pd.Timestamp(d) for d in milestones["date"]]
-    # hover shows title and source url, both taken from customdata
-    assert "%{customdata[0]}" in m.hovertemplate and "%{customdata[2]}" in m.hovertemplate
-    first = milestones.iloc[0]
-    assert m.customdata[0][0] == first["title_en"]
-    assert m.customdata[0][2] == first["source_url"]
-    assert str(first["source_url"]).startswith("http")
+    for t in marker_traces(fig):
+        assert t.mode == "markers+text" and t.yaxis == "y2"
+    numbers = store.milestone_numbers()
+    assert numbers == figures.milestone_numbers(milestones)
+    assert sorted(numbers.values()) == list(range(1, len(milestones) + 1))
+    assert numbers["merida-announced"] == 1  # the earliest
+    drawn = markers(fig)
+    assert sum(members(m[1]) for m in drawn) == len(milestones)  # every milestone, once
+    by_number = {str(n): mid for mid, n in numbers.items()}
+    singles = [m for m in drawn if not m[1].endswith("+")]
+    assert singles
+    ms = milestones.set_index("id")
+    for x, text, _colour, hover in singles:
+        row = ms.loc[by_number[text]]
+        assert x == pd.Timestamp(row["date"])
+        # hover: number, title, date and the source's address
+        assert hover.startswith(f"<b>{text} · ") and row["title_en"][:30] in hover.replace("<br>", " ")
+        assert row["source_url"][:40] in hover.replace("<br>", "")
+        assert str(row["source_url"]).startswith("http")
 
 
-def test_shapes_at_each_milestone_date(milestones):
+def test_markers_are_coloured_and_named_by_category(milestones):
+    fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=EN,
+                                 x_range=AUTUMN_2021)
+    cats = vocabulary.milestone_categories()
+    names = {label(c, "en"): k for k, c in cats.items()}
+    for t in marker_traces(fig):
+        assert t.name in names or t.name == EN.mixed, t.name
+        if t.name in names:
+            assert set(t.marker.color) == {figures._category_color(names[t.name], 1.0)}
+    assert len({t.name for t in marker_traces(fig)}) >= 4  # agreement, dialogue, enforcement, report...
+    es = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=ES, lang="es")
+    assert {t.name for t in marker_traces(es)} <= {label(c, "es") for c in cats.values()} | {ES.mixed}
+
+
+def test_close_milestones_cluster_at_a_wide_range_and_split_when_it_narrows(milestones):
+    wide = markers(figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=EN,
+                                          x_range=WIDE))
+    clusters = [m for m in wide if m[1].endswith("+")]
+    assert clusters and max(members(m[1]) for m in clusters) >= 3
+    big = max(clusters, key=lambda m: members(m[1]))
+    n = members(big[1])
+    assert big[3].startswith(f"<b>{EN.cluster.format(n=n)}</b>")  # "8 milestones", then one line each
+    assert big[3].count("<br>") >= n
+    narrow = markers(figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=EN,
+                                            x_range=AUTUMN_2021))
+    inside = milestones[(milestones["date"] >= AUTUMN_2021[0]) & (milestones["date"] <= AUTUMN_2021[1])]
+    numbers = store.milestone_numbers()
+    shown = {m[1] for m in narrow if pd.Timestamp(AUTUMN_2021[0]) <= m[0] <= pd.Timestamp(AUTUMN_2021[1])}
+    # zoomed to two months, each milestone of those months has its own numbered marker
+    assert shown == {str(numbers[mid]) for mid in inside["id"]} and len(shown) == len(inside) >= 4
+    # Spanish cluster hover
+    es = markers(figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=ES,
+                                        x_range=WIDE, lang="es"))
+    assert any(m[3].startswith(f"<b>{n} hitos</b>") for m in es)
+
+
+def test_cluster_milestones_on_synthetic_dates():
+    """Known answer: 10 days apart is one marker on a ten-year axis (about 44 days per 10 px)
+    and two on a one-year axis (about 4 days)."""
+    dates = [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-11"), pd.Timestamp("2020-06-01")]
+    assert figures.cluster_milestones(dates, ("2015-01-01", "2025-01-01")) == [[0, 1], [2]]
+    assert figures.cluster_milestones(dates, ("2020-01-01", "2021-01-01")) == [[0], [1], [2]]
+    assert figures.cluster_milestones([], None) == []
+    shuffled = [dates[2], dates[0], dates[1]]  # groups are by date, whatever the input order
+    assert figures.cluster_milestones(shuffled, ("2015-01-01", "2025-01-01")) == [[1, 2], [0]]
+
+
+def test_shapes_at_each_milestone_date_in_its_category_colour(milestones):
     fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y")
     shapes = fig.layout.shapes
     assert len(shapes) == len(milestones)
     assert sorted(pd.Timestamp(s.x0) for s in shapes) == sorted(pd.Timestamp(d) for d in milestones["date"])
+    colour = {pd.Timestamp(d): figures._category_color(c, 0.45) for d, c in zip(milestones["date"], milestones["category"])}
     for s in shapes:
         assert s.x0 == s.x1 and s.yref == "paper" and (s.y0, s.y1) == (0, 1)
-        assert s.line.color == MILESTONE_COLOR
+        assert s.line.color == colour[pd.Timestamp(s.x0)] and s.line.dash == "dot"
 
 
 def test_highlighted_milestone_drawn_differently(milestones):
     hl = milestones.iloc[3]
-    fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", highlight=hl["id"])
+    number = store.milestone_numbers()[hl["id"]]
+    fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", highlight=hl["id"],
+                                 x_range=WIDE)
     hl_shapes = [s for s in fig.layout.shapes if s.line.color == HIGHLIGHT_COLOR]
     assert len(hl_shapes) == 1
     assert pd.Timestamp(hl_shapes[0].x0) == pd.Timestamp(hl["date"])
     other = next(s for s in fig.layout.shapes if s.line.color != HIGHLIGHT_COLOR)
     assert hl_shapes[0].line.width > other.line.width
     assert hl_shapes[0].line.dash != other.line.dash
-    m = marker_trace(fig)
-    assert list(m.marker.color).count(HIGHLIGHT_COLOR) == 1
-    assert m.marker.color[3] == HIGHLIGHT_COLOR
-    assert m.marker.size[3] > m.marker.size[0]
+    red = [(t, i) for t in marker_traces(fig) for i, c in enumerate(t.marker.color) if c == HIGHLIGHT_COLOR]
+    assert len(red) == 1
+    trace, i = red[0]
+    assert trace.marker.size[i] > min(s for t in marker_traces(fig) for s in t.marker.size)
+    assert f"<b>{number} · {hl['title_en']}</b>" in [a.text for a in fig.layout.annotations]
 
 
 def test_unknown_highlight_highlights_nothing(milestones):
     fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", highlight="nope")
     assert not [s for s in fig.layout.shapes if s.line.color == HIGHLIGHT_COLOR]
+    assert HIGHLIGHT_COLOR not in [c for t in marker_traces(fig) for c in t.marker.color]
 
 
 @pytest.mark.parametrize("flag", ["provisional", "fytd"])
 def test_flagged_tail_is_a_dashed_segment(flag):
     synthetic_flags = [None] * 20 + [flag] * 4
-    fig = figures.timeline_panel([synthetic_line(flags=synthetic_flags)], pd.DataFrame(), title="T", y_label="y")
-    solid, dashed = fig.data
+    line = synthetic_line(flags=synthetic_flags)
+    fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y", text=EN)
+    solid, dashed = data_traces(fig, line)
     assert solid.line.dash == "solid" and dashed.line.dash == "dash"
-    assert flag in dashed.name
+    assert EN.flag(flag) == label(vocabulary.flags()[flag], "en")
+    assert dashed.name == f"{line.name} ({EN.flag(flag)})"
     assert solid.line.color == dashed.line.color
     assert pd.Timestamp(dashed.x[-1]) == pd.Timestamp("2020-12-01")
     # every flagged point is on the dashed trace
@@ -87,32 +173,61 @@ def test_flagged_tail_is_a_dashed_segment(flag):
 
 
 def test_solid_and_dashed_share_exactly_the_joining_point():
-    synthetic_flags = [None] * 20 + ["provisional"] * 4
-    fig = figures.timeline_panel([synthetic_line(flags=synthetic_flags)], pd.DataFrame(), title="T", y_label="y")
-    solid, dashed = fig.data
+    line = synthetic_line(flags=[None] * 20 + ["provisional"] * 4)
+    fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y")
+    solid, dashed = data_traces(fig, line)
     assert len(solid.x) == 20  # all final points, ending at the last final one (2020-08)
     assert len(dashed.x) == 5  # the joining point plus the four flagged ones
     assert pd.Timestamp(solid.x[-1]) == pd.Timestamp(dashed.x[0]) == pd.Timestamp("2020-08-01")
 
 
 def test_all_flagged_is_one_dashed_trace_in_legend():
-    fig = figures.timeline_panel([synthetic_line(n=6, flags=["provisional"] * 6)], pd.DataFrame(), title="T",
-                                 y_label="y")
-    assert len(fig.data) == 1
-    assert fig.data[0].line.dash == "dash" and fig.data[0].showlegend is True
+    line = synthetic_line(n=6, flags=["provisional"] * 6)
+    fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y")
+    drawn = data_traces(fig, line)
+    assert len(drawn) == 1
+    assert drawn[0].line.dash == "dash" and drawn[0].showlegend is True
 
 
-def test_unflagged_is_one_solid_trace():
-    fig = figures.timeline_panel([synthetic_line()], pd.DataFrame(), title="T", y_label="y")
+def test_unflagged_is_one_solid_trace_and_no_flag_legend():
+    fig = figures.timeline_panel([synthetic_line()], pd.DataFrame(), title="T", y_label="y", text=EN)
     assert len(fig.data) == 1 and fig.data[0].line.dash == "solid" and len(fig.data[0].y) == 24
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_flag_legend_entries_say_what_dashed_and_dotted_mean(lang):
+    text = FigureText.for_lang(lang)
+    flagged = synthetic_line(flags=[None] * 20 + ["provisional"] * 4)
+    predicted = synthetic_line(name="Predicted series", dash="dot")
+    fig = figures.timeline_panel([flagged, predicted], pd.DataFrame(), title="T", y_label="y", text=text)
+    legend = {t.name: t for t in fig.data if t.legendgroup and t.legendgroup.startswith("flag-")}
+    want = {label(vocabulary.flags()[f], lang): f for f in ("provisional", "predicted")}
+    assert set(legend) == set(want)
+    for name, t in legend.items():
+        assert t.showlegend is True and list(t.x) == [None]  # legend only, nothing drawn
+        assert t.line.dash == ("dot" if want[name] == "predicted" else "dash")
+    fytd = figures.timeline_panel([synthetic_line(flags=[None] * 23 + ["fytd"])], pd.DataFrame(), title="T",
+                                  y_label="y", text=text)
+    assert [t.name for t in fytd.data if t.legendgroup == "flag-fytd"] == [label(vocabulary.flags()["fytd"], lang)]
+
+
+def test_series_break_is_drawn_with_its_label():
+    fig = figures.timeline_panel([synthetic_line()], pd.DataFrame(), title="T", y_label="y",
+                                 breaks=[("2020-06-01", "New catalogue")])
+    (shape,) = fig.layout.shapes
+    assert pd.Timestamp(shape.x0) == pd.Timestamp(shape.x1) == pd.Timestamp("2020-06-01")
+    assert shape.line.dash == "longdash" and (shape.y0, shape.y1) == (0, 1)
+    assert "⟂ New catalogue" in [a.text for a in fig.layout.annotations]
 
 
 def test_unsmoothed_drawn_faint_behind():
     line = synthetic_line()
     line = Line(line.name, line.frame.assign(unsmoothed=line.frame["value"] * 2), line.color)
-    fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y")
+    fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y", text=EN)
     raw = fig.data[0]
     assert raw.name.endswith("(raw)") and raw.opacity < 1 and raw.showlegend is False
+    es = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y", text=ES)
+    assert es.data[0].name.endswith("(sin suavizar)")
 
 
 def test_empty_message_and_no_traces():
@@ -123,13 +238,20 @@ def test_empty_message_and_no_traces():
     assert fig.layout.annotations[0].text == "Pick a state"
 
 
-def test_layout_range_log_and_title(milestones):
+def test_layout_range_log_title_and_source(milestones):
     fig = figures.timeline_panel([synthetic_line()], milestones, title="Deaths", y_label="deaths",
-                                 x_range=("2019-01-01", "2020-12-01"), log=True)
+                                 x_range=("2019-01-01", "2020-12-01"), log=True, source_note="Source: CDC")
     assert fig.layout.title.text == "Deaths"
+    assert fig.layout.title.subtitle.text == "Source: CDC"  # an exported image says where it comes from
     assert list(fig.layout.xaxis.range) == ["2019-01-01", "2020-12-01"]
     assert fig.layout.yaxis.type == "log"
     assert fig.layout.yaxis.title.text == "deaths"
+
+
+def test_figure_text_in_spanish_keeps_mexican_number_separators():
+    assert ES.locale == "es" and ES.cluster == "{n} hitos" and ES.mixed == "hitos de varios tipos"
+    fig = figures.timeline_spec([synthetic_line()], pd.DataFrame(), title="T", y_label="y", text=ES)
+    assert fig["layout"]["separators"] == ".,"  # 34,569.5 in es-MX, as in English
 
 
 def test_vendored_basic_plotly_matches_the_bundled_plotly_version():
