@@ -3,10 +3,12 @@
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 
-from dashboard import store
+from dashboard import store, views
+from dashboard.state import default_state
 from etl import paths, pipeline
 
 SID = "inegi_homicide"
@@ -34,11 +36,21 @@ def _new_vintage(root, changed_value: int) -> str:
     return new.name
 
 
+def _timeline_first_value(reg) -> float:
+    """The first point of the INEGI line on the timeline's homicide panel, for Aguascalientes."""
+    state = replace(default_state(reg), start="2000-01-01").with_panel("homicides", geo="MX-AGU", source=("inegi",))
+    panel = views.build_panel(reg.panels["homicides"], state)
+    (shown,) = panel.shown
+    assert shown.series_id == SERIES
+    return shown.frame["value"].iloc[0]
+
+
 @pytest.mark.data_sources(SID)
-def test_dashboard_sees_a_refresh_without_restart(data_dir):
+def test_dashboard_sees_a_refresh_without_restart(data_dir, reg):
     assert pipeline.exit_code(pipeline.run([SID], offline=True, progress=lambda m: None)) == 0
     before = store.series(SERIES, "MX-AGU")
     assert before.iloc[0]["value"] == 0  # the real count for Jan 2000
+    assert _timeline_first_value(reg) == 0
     built_before = store.last_updated([SID])
 
     _new_vintage(data_dir, changed_value=7)
@@ -46,6 +58,7 @@ def test_dashboard_sees_a_refresh_without_restart(data_dir):
 
     after = store.series(SERIES, "MX-AGU")  # same process, same caches: no restart
     assert after.iloc[0]["value"] == 7
+    assert _timeline_first_value(reg) == 7  # the timeline's panel, through the registry
     assert store.provenance(SID)["snapshot"] == "2099-01-01"
     assert store.last_updated([SID]) >= built_before
     entry = store.catalog()["sources"][SID]
