@@ -69,6 +69,7 @@ def layout(**query) -> html.Div:
                      className="ctl"),
             html.Div([html.Label(t("revisions.control.date", lang), htmlFor="rev-asof-date", className="ctl-label"),
                       dcc.DatePickerSingle(id="rev-asof-date", date=sel["as_of"], display_format="YYYY-MM-DD",
+                                           placeholder=t("revisions.control.date_placeholder", lang),
                                            first_day_of_week=1 if lang == "es" else 0)],
                      className="ctl"),
         ], className="impact-controls"),

@@ -64,6 +64,7 @@ def _series_table(src, lang: str) -> html.Div:
 
 def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.Section:
     meta = src.meta
+    english = "en" if lang != "en" else None  # publishers' names, licenses and citations are in English
     status = entry.get("status", "not_built")
     built = t("sources.built", lang, snapshot=entry.get("snapshot") or "—", rows=number(entry.get("rows") or 0, lang),
               first=_date(entry.get("date_min"), lang), last=_date(entry.get("date_max"), lang),
@@ -71,18 +72,19 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.
               status=t(f"sources.status.{status}", lang) if f"sources.status.{status}" in _STATUS_KEYS else status)
     return html.Section([
         _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
-        html.P([html.A(meta.publisher, href=meta.landing_url, target="_blank", rel="noopener"),
-                " · ", html.Span(meta.license, lang="en" if lang != "en" else None), " · ",
+        html.P([html.A(meta.publisher, href=meta.landing_url, target="_blank", rel="noopener", lang=english),
+                " · ", html.Span(meta.license, lang=english), " · ",
                 t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
-        html.P([t("sources.download", lang), " ", html.A(meta.download_url, href=meta.download_url, target="_blank",
-                                                         rel="noopener")], className="source-meta"),
+        html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
+                                                         target="_blank", rel="noopener")], className="source-meta"),
         html.P(built, className="source-meta"),
         html.P([t("sources.last_error", lang, at=attempt.get("at", "—")), " ",
                 html.Span(attempt.get("error"), lang="en")], className="notice warning")
         if attempt.get("error") else None,
         html.P([html.Strong(t("sources.caveats", lang)), " ", _text(meta, "caveats", lang)], className="source-meta")
         if meta.caveats else None,
-        html.P([t("sources.cite", lang), " ", html.Span(meta.citation, className="citation")], className="lede"),
+        html.P([t("sources.cite", lang), " ", html.Span(meta.citation, className="citation", lang=english)],
+               className="lede"),
         _series_table(src, lang),
     ], className="panel", id=f"source-{sid}", **{"aria-labelledby": f"source-{sid}-title"})
 

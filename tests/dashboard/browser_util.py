@@ -16,6 +16,11 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 TIMEOUT_MS = 30_000
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 PAGES = ("/", "/impact", "/revisions", "/maps", "/sources")
+ROOT = Path(__file__).resolve().parents[2]
+# axe-core from npm (Debian's nodejs/npm packages), installed once into the virtualenv
+AXE_VERSION = "4.10.3"
+AXE_PREFIX = ROOT / ".venv" / "share" / "axe-tools"
+AXE_JS = AXE_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
 
 # A page is ready when its content is rendered, every graph on it is drawn, and (goto_settled)
 # the network has been idle for half a second: no callback in flight.
@@ -69,10 +74,11 @@ class Recorder:
 
 
 @contextmanager
-def open_page(browser, width: int = 1280, height: int = 900, locale: str = "en-US"):
-    """A fresh context whose off-loopback requests are recorded and aborted."""
+def open_page(browser, width: int = 1280, height: int = 900, locale: str = "en-US", bypass_csp: bool = False):
+    """A fresh context whose off-loopback requests are recorded and aborted. ``bypass_csp`` lets a
+    test inject a checker script (axe-core) past the app's Content-Security-Policy."""
     context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
-                                  accept_downloads=True)
+                                  accept_downloads=True, bypass_csp=bypass_csp)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     rec = Recorder()
@@ -93,6 +99,21 @@ def open_page(browser, width: int = 1280, height: int = 900, locale: str = "en-U
         yield page
     finally:
         context.close()
+
+
+def axe_script() -> Path:
+    """axe.min.js, installed with npm on first use (``npm install --prefix .venv/share/axe-tools
+    axe-core@<version>``); a missing npm is a loud failure, not a skip."""
+    import shutil
+    import subprocess
+
+    if not AXE_JS.exists():
+        npm = shutil.which("npm")
+        assert npm, "no npm: apt-get install -y nodejs npm (Debian), then rerun to install axe-core"
+        subprocess.run([npm, "install", "--prefix", str(AXE_PREFIX), "--no-audit", "--no-fund", "--no-save",
+                        f"axe-core@{AXE_VERSION}"], check=True, capture_output=True, timeout=300)
+    assert AXE_JS.exists(), f"npm ran but {AXE_JS} is missing"
+    return AXE_JS
 
 
 def goto_settled(page, url: str):
