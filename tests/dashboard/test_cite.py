@@ -7,50 +7,88 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from app import app  # noqa: F401  (registers the pages before their modules are imported)
-from dashboard import cite, views
-from dashboard.pages import home
-from dashboard.state import DEFAULT, parse_query, to_query
-from dashboard import store
-
-VIEWS = [
-    DEFAULT,
-    replace(DEFAULT, us_geo="US-AZ", transform="per100k", mx_geo="MX-SON", firearm=True),
-    replace(DEFAULT, transform="index", index_at="security-dialogue", seize=("fentanyl", "methamphetamine"),
-            measure="events", component="ofo"),
-]
+from dashboard import cite, i18n, store, views
+from dashboard.state import default_state, parse_query, to_query
 
 
-def _csv_download(state) -> pd.DataFrame:
-    content, filename = views.export(home.state_from_controls(home.control_values(state)), "csv")
-    assert filename.endswith(".csv") and state.us_geo in filename
+@pytest.fixture(scope="module")
+def DEFAULT(reg):
+    return default_state(reg)
+
+
+def view(name: str, DEFAULT):
+    return {
+        "default": DEFAULT,
+        "arizona-per100k": replace(DEFAULT, transform="per100k").with_panel("deaths", geo="US-AZ")
+        .with_panel("homicides", geo="MX-SON", weapon=("firearm",)),
+        "index-ofo-events": replace(DEFAULT, transform="index", index_at="security-dialogue").with_panel(
+            "seizures", drug=("fentanyl", "methamphetamine"), measure=("events",), component=("ofo",)),
+        "zoomed-opt-in": replace(DEFAULT, panels=("deaths", "lab_reports", "incidence"), x0="2019-01-01",
+                                 x1="2021-06-01"),
+    }[name]
+
+
+def _csv_download(home, reg, state) -> pd.DataFrame:
+    """The page's download: control values -> the callback's parsing -> views.export."""
+    values = home.control_values(state)
+    facet_ids = [{"type": "facet", "panel": p.key, "facet": f.key} for p in reg.ordered() for f in p.facets]
+    geo_ids = [{"type": "geo", "panel": p.key} for p in reg.ordered()]
+    query = home.controls_query([values[("facet", i["panel"], i["facet"])] for i in facet_ids], facet_ids,
+                                [values[("geo", i["panel"])] for i in geo_ids], geo_ids,
+                                {c: values[c] for c in home.GLOBAL_CONTROLS},
+                                {"x0": state.x0, "x1": state.x1}, state.lang)
+    parsed = home.parse(query)
+    assert parsed.notices == [] and parsed.state == state
+    content, filename = views.export(parsed.state, "csv")
+    assert filename.endswith(".csv") and state.panel("deaths").geo in filename
     return pd.read_csv(io.BytesIO(content))
 
 
-@pytest.mark.parametrize("state", VIEWS, ids=["default", "arizona-per100k", "index-ofo-events"])
-def test_snippet_yields_the_rows_of_the_csv_download(state, monkeypatch):
-    monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: None)
+@pytest.mark.parametrize("name", ["default", "arizona-per100k", "index-ofo-events", "zoomed-opt-in"])
+def test_snippet_yields_the_rows_of_the_csv_download(name, DEFAULT, reg, home, monkeypatch):
+    state = view(name, DEFAULT)
+    shown = []
+    monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: shown.append(self))
     namespace: dict = {}
-    exec(cite.snippet(to_query(state)), namespace)  # the text the page shows, run as a user would
+    exec(cite.snippet(to_query(state, reg)), namespace)  # the text the page shows, run as a user would
     from_snippet = namespace["df"].reset_index(drop=True)
-    downloaded = _csv_download(state)
+    downloaded = _csv_download(home, reg, state)
     assert len(from_snippet) == len(downloaded) > 100
     assert list(from_snippet.columns) == list(downloaded.columns)
     pd.testing.assert_series_equal(from_snippet["value"].astype(float), downloaded["value"].astype(float),
                                    check_names=False, rtol=1e-9)
     assert (from_snippet["series_id"] == downloaded["series_id"]).all()
+    assert list(from_snippet["date"]) == list(downloaded["date"])
+    assert len(shown) == len(state.panels)  # one figure per panel shown
+    assert [f.layout.title.text for f in shown] == [p.title for p in views.build_panels(state, reg)]
+    if state.x0:
+        assert from_snippet["date"].min() >= state.x0 and from_snippet["date"].max() <= state.x1
+        assert set(from_snippet["panel"]) == set(state.panels)
 
 
-def test_citation_names_publishers_version_and_permalink():
-    state = replace(DEFAULT, us_geo="US-TX")
-    panels = views.build_panels(state)
+def test_citation_names_publishers_version_and_permalink(DEFAULT, reg, valid_geos, milestone_ids):
+    state = DEFAULT.with_panel("deaths", geo="US-TX")
+    panels = views.build_panels(state, reg)
     c = cite.citation(state, panels, "http://example.test")
     assert c["permalink"] == "http://example.test/?us_geo=US-TX"
     assert c["version"] == store.data_version([sid for p in panels for sid in p.sources])
     assert "CBP" in c["text"] and "SESNSP" in c["text"] and c["version"] in c["text"]
-    assert parse_query(c["permalink"].split("/", 3)[3], store.valid_geos(), set()).state == state
+    assert c["snapshots"] == {sid: store.provenance(sid)["snapshot"] for sid in {s for p in panels for s in p.sources}}
+    parsed = parse_query(c["permalink"].split("/", 3)[3], reg, valid_geos, milestone_ids)
+    assert parsed.notices == [] and parsed.state == state
+
+
+def test_citation_in_spanish_and_of_a_zoomed_view(DEFAULT, reg, valid_geos, milestone_ids):
+    state = replace(DEFAULT, lang="es", x0="2019-01-01", x1="2021-06-01")
+    c = cite.citation(state, views.build_panels(state, reg), "http://example.test")
+    assert c["permalink"] == "http://example.test/?lang=es&x0=2019-01-01&x1=2021-06-01"
+    assert c["text"].startswith(i18n.catalog("es")["cite.text"].split("{")[0])
+    assert f"versión de datos {c['version']}" in c["text"]
+    assert parse_query(c["permalink"].split("/", 3)[3], reg, valid_geos, milestone_ids).state == state
 
 
 def test_snippet_refuses_a_bad_query():
     with pytest.raises(ValueError, match="us_geo"):
         cite.view_data("?us_geo=XX")
+    with pytest.raises(ValueError, match="bogus"):
+        cite.view_data("?bogus=1")
