@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import etl.errors
 import etl.pipeline
 import etl.store
 from etl import paths
@@ -252,3 +253,55 @@ def test_atomic_write_helper_cleans_up(data_dir, built):
     assert target.read_bytes() == built["parquet"]
     assert etl.store.read_catalog()["sources"][SID] == built["entry"]
     assert leftovers(data_dir) == []
+
+
+# ---------------------------------------------------------------- compressed seed files
+
+def compressed_snapshot(root: Path, stored_as: str) -> "etl.snapshot.Snapshot":
+    """The INEGI seed stored compressed, as a large seed is committed: the manifest keeps the
+    publisher's digests and size and says stored_as."""
+    import etl.snapshot
+
+    d = root / "raw" / SID / "2030-02-02"
+    d.mkdir(parents=True)
+    entry = json.loads((SEED_DIR / "snapshot.json").read_text())["files"][0]
+    (d / (FILE + etl.snapshot.COMPRESSIONS[stored_as][0])).write_bytes(etl.snapshot.compress(SEED, stored_as))
+    manifest = {"source_id": SID, "origin": "seed", "created_at": "2030-02-02T00:00:00+00:00",
+                "files": [{**entry, "stored_as": stored_as}]}
+    (d / "snapshot.json").write_text(json.dumps(manifest))
+    return etl.snapshot.read_snapshot(SID, d)
+
+
+@pytest.mark.data_sources(SID)
+@pytest.mark.parametrize("stored_as", ["xz", "bz2", "gz"])
+def test_compressed_file_is_verified_and_read_transparently(data_dir, built, stored_as):
+    snap = compressed_snapshot(data_dir, stored_as)
+    assert snap.path(FILE).name == f"{FILE}.{stored_as}" and snap.path(FILE).stat().st_size < len(SEED) / 3
+    assert snap.read_bytes(FILE) == SEED and snap.md5s == {FILE: hashlib.md5(SEED).hexdigest()}
+    snap.verify()
+    [res] = etl.pipeline.run([SID], offline=True, progress=quiet)
+    assert res.status == "ok" and res.snapshot == "2030-02-02"
+    # same publisher bytes, same table
+    assert paths.tidy_path(SID).read_bytes() == built["parquet"]
+
+
+@pytest.mark.data_sources(SID)
+def test_damaged_compressed_file_is_not_built(data_dir, built):
+    snap = compressed_snapshot(data_dir, "xz")
+    stored = snap.path(FILE)
+    stored.write_bytes(stored.read_bytes()[:-200])  # a truncated download or checkout
+    [res] = etl.pipeline.run([SID], offline=True, progress=quiet)
+    assert res.status == "failed" and f"cannot read {FILE}.xz" in res.error
+    assert paths.tidy_path(SID).read_bytes() == built["parquet"], "the last good table stays"
+
+
+@pytest.mark.data_sources(SID)
+def test_unknown_compression_is_a_clear_error(data_dir, built):
+    import etl.snapshot
+
+    snap = compressed_snapshot(data_dir, "xz")
+    manifest = json.loads((snap.dir / "snapshot.json").read_text())
+    manifest["files"][0]["stored_as"] = "zip"
+    (snap.dir / "snapshot.json").write_text(json.dumps(manifest))
+    with pytest.raises(etl.errors.ParseError, match=r"stored_as 'zip' not one of \['bz2', 'gz', 'xz'\]"):
+        etl.snapshot.read_snapshot(SID, snap.dir).verify()
