@@ -111,3 +111,14 @@ def test_fetch_conditional_get(tmp_path, monkeypatch, seed_snapshot):
         assert seen == [(f"/{FILE}", None), (f"/{FILE}", '"abc"')]
     finally:
         server.shutdown()
+
+
+def test_series_is_monthly_though_the_table_is_republished_yearly(table):
+    """The data are monthly (12 dates a year in every geography); the source's cadence is how
+    often the publisher republishes the table (a year at a time), which the stale badge uses."""
+    source = etl.registry.get_source(SID)
+    [series] = source.meta.series
+    assert series.frequency == "monthly" and source.meta.cadence == "annual"
+    per_year = table.groupby(["geo", table["date"].dt.year]).size()
+    assert (per_year == 12).all()
+    assert set(table["date"].dt.month) == set(range(1, 13)) and (table["date"].dt.day == 1).all()
