@@ -171,7 +171,7 @@ def test_leftovers_are_removed_at_the_next_start(data_dir, built):
     tmp_files = [
         data_dir / ".catalog.json.k2j3h4.tmp",
         data_dir / "tidy" / f".{SID}.parquet.ab12cd.tmp",
-        data_dir / "vintages" / SID / f".2030-01-01_0123abcd.parquet.x9y8.tmp",
+        data_dir / "vintages" / SID / ".2030-01-01_0123abcd.parquet.x9y8.tmp",
     ]
     staging = data_dir / "raw" / SID / ".staging-q1w2e3"
     for p in tmp_files:
