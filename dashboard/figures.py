@@ -147,9 +147,9 @@ def milestone_numbers(milestones: pd.DataFrame) -> dict[str, int]:
     return {mid: i for i, mid in enumerate(ordered["id"], start=1)}
 
 
-def cluster_milestones(dates: list[pd.Timestamp], x_range: tuple[str, str] | None, share: float = 0.012) -> list[list[int]]:
+def cluster_milestones(dates: list[pd.Timestamp], x_range: tuple[str, str] | None, share: float = 0.02) -> list[list[int]]:
     """Indices of milestones grouped when closer than ``share`` of the visible range (about
-    10 px on a desktop chart): zooming in narrows the range and splits the group."""
+    16 px on a desktop chart, 6 on a phone): zooming in narrows the range and splits the group."""
     if not dates:
         return []
     order = sorted(range(len(dates)), key=lambda i: dates[i])
@@ -299,16 +299,18 @@ def timeline_spec(
     if message:
         annotations.append({"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
+    name, sep, where = title.partition(" — ")
+    shown_title = f"{name}<br><span style='font-size:13px;color:#444'>{where}</span>" if sep else title
     layout = {
         # The source is the title's subtitle: in the figure itself, so an exported image still says
         # where the numbers come from, and never in the way of the legend.
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True,
-                  "yref": "container", "y": 0.985, "yanchor": "top",
+        "title": {"text": shown_title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True,
+                  "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10},
                   "subtitle": {"text": source_note, "font": {"size": 10, "color": "#666"}}},
         "font": {"family": FONT, "size": 12, "color": "#222"},
         "separators": text.separators,
-        "margin": {"l": 70, "r": 20, "t": 80, "b": 64},
-        "height": 400,
+        "margin": {"l": 70, "r": 20, "t": 96, "b": 64},
+        "height": 420,
         "hovermode": "closest",
         "plot_bgcolor": "#fff",
         "paper_bgcolor": "#fff",
@@ -318,7 +320,8 @@ def timeline_spec(
                   "gridcolor": "#eee", "linecolor": "#999"},
         "yaxis": {"title": {"text": y_label}, "type": "log" if log else "linear", "gridcolor": "#eee",
                   "rangemode": None if log else "tozero", "tickformat": None if log else ",~g", "automargin": True},
-        "yaxis2": {"overlaying": "y", "range": [0, 1.08], "visible": False, "fixedrange": True},
+        # Room above the markers (y = 1) for their numbers.
+        "yaxis2": {"overlaying": "y", "range": [0, 1.14], "visible": False, "fixedrange": True},
         "shapes": shapes,
         "annotations": annotations,
         "uirevision": "timeline",

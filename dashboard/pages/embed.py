@@ -38,7 +38,7 @@ def layout(**query) -> html.Div:
     state = replace(parsed.state, panels=(chart,))
     panel = views.build_panel(reg.panels[chart], state)
     fig, notes = views.panel_figure(panel, state, views.x_range(state, [panel]))
-    fig["layout"].update(height=None, autosize=True, margin={"l": 60, "r": 12, "t": 72, "b": 56})
+    fig["layout"].update(height=None, autosize=True, margin={"l": 60, "r": 12, "t": 88, "b": 56})
     order = [p.key for p in reg.ordered()]
     full = replace(state, panels=tuple(sorted({*parsed.state.panels, chart}, key=order.index)))
     full_href = cite.base_url() + "/" + to_query(full, reg)
