@@ -303,7 +303,7 @@ def fit_its(
     alpha_nb = 0.0
     if family == "negbin":
         mu0 = np.exp(X.to_numpy() @ irls(X.to_numpy(), yk.to_numpy()))
-        alpha_nb = nb_alpha(yk.to_numpy(), mu0, X.shape[1])
+        alpha_nb = max(nb_alpha(yk.to_numpy(), mu0, X.shape[1]), 1e-8)  # no overdispersion: NB -> Poisson
     fit = _glm(yk, X, family, lags, alpha_nb)
     step, trend = _effect(fit, "step", alpha), _effect(fit, "trend", alpha)
 

@@ -43,3 +43,15 @@ def test_milestones_as_plain_dates_and_explicit_penalty():
     assert res.breaks == () and res.penalty == 1e9
     res = detect_changepoints(synthetic_break(14), frequency="monthly", milestones=[pd.Timestamp("2015-01-01")])
     assert res.breaks[0].nearest_milestone_id == "2015-01-01"
+
+
+def test_a_break_far_from_every_milestone_names_none():
+    """The break is in 2015-01; a 2019 milestone is 40+ months away: not "its" break."""
+    res = detect_changepoints(synthetic_break(15), frequency="monthly", milestones={"late": pd.Timestamp("2019-06-01")})
+    brk = res.breaks[0]
+    assert brk.nearest_milestone_id is None and brk.months_to_milestone is None
+    assert brk.code == "none_within" and brk.params == {"max": 12} and res.max_distance_months == 12
+    wide = detect_changepoints(synthetic_break(15), frequency="monthly", max_distance_months=60,
+                               milestones={"late": pd.Timestamp("2019-06-01")})
+    assert wide.breaks[0].code == "before" and wide.breaks[0].params["milestone"] == "late"
+    assert wide.breaks[0].params["months"] == -wide.breaks[0].months_to_milestone

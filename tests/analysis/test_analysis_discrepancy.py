@@ -39,7 +39,7 @@ def test_incomplete_years_dropped_with_warning():
     sesnsp = sesnsp[~((sesnsp["geo"] == "MX-GRO") & (sesnsp["date"] == pd.Timestamp("2020-12-01")))]
     res = source_discrepancy(inegi, sesnsp)
     assert len(res.table) == len(STATES) * 6 - 1
-    assert any("lack 12 months" in w for w in res.warnings)
+    assert ("incomplete_years", {"n": 1}) in res.warnings
 
 
 def test_missing_columns_and_duplicates_rejected():

@@ -1,94 +1,108 @@
-"""Known-answer tests of the segmented regression on SYNTHETIC series (fixed seeds)."""
+"""Known-answer tests of the local count model on SYNTHETIC series (fixed seeds)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analysis import fit_its
+from dashboard.analysis import AnalysisError, fit_its
+from dashboard.analysis.guards import OverlappingWindowsError
 
 IDX = pd.date_range("2012-01-01", periods=120, freq="MS")
-T0 = IDX[60]
+T0 = IDX[60] + pd.Timedelta(days=14)  # mid-January 2017, as most milestones fall inside a month
 
 
-def synthetic(seed: int, level: float = 0.0, slope: float = 0.0, ar: float = 0.0, n: int = 120) -> pd.Series:
-    """Trend + seasonality + noise, with a level and/or slope change injected at month 60."""
+def synthetic_counts(seed: int, step: float = 0.0, n: int = 120, level: float = 400.0) -> pd.Series:
+    """Poisson counts around a 3%/year trend and a 10% seasonal wave, x(1 + step) from month 61 on."""
     rng = np.random.default_rng(seed)
     t = np.arange(n)
-    noise = rng.normal(0, 5, n)
-    for i in range(1, n):
-        noise[i] += ar * noise[i - 1]
-    y = 100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12) + noise
-    y += level * (t >= 60) + slope * (t - 60) * (t >= 60)
-    return pd.Series(y, index=pd.date_range("2012-01-01", periods=n, freq="MS"))
+    mu = level * np.exp(0.03 * t / 12) * (1 + 0.1 * np.sin(2 * np.pi * (t + 1) / 12)) * np.where(t >= 61, 1 + step, 1)
+    return pd.Series(rng.poisson(mu).astype(float), index=pd.date_range("2012-01-01", periods=n, freq="MS"))
 
 
-def test_synthetic_level_shift_recovered_within_10pct_and_covered_by_ci():
-    res = fit_its(synthetic(1, level=20), T0, frequency="monthly")
-    assert abs(res.level_change.estimate - 20) <= 2
-    assert res.level_change.ci_low <= 20 <= res.level_change.ci_high
-    assert res.level_change.p_value < 0.001
-    assert res.seasonal and res.n_pre == 60 and res.n_post == 60
+@pytest.mark.parametrize("window", [12, 24, 36])
+def test_synthetic_20pct_step_recovered_with_interval(window):
+    res = fit_its(synthetic_counts(1, step=0.2), T0, frequency="monthly", window_months=window)
+    assert abs(res.change.pct - 0.2) <= 0.05
+    assert res.change.pct_low <= 0.2 <= res.change.pct_high
+    assert res.n_pre == window and res.n_post == window
+    # the count per month is the counterfactual level times the step
+    assert res.change.per_period == pytest.approx(res.counterfactual.mean() * res.change.pct)
 
 
-def test_synthetic_slope_change_recovered_within_10pct_and_covered_by_ci():
-    res = fit_its(synthetic(2, slope=1.0), T0, frequency="monthly")
-    assert abs(res.slope_change.estimate - 1.0) <= 0.1
-    assert res.slope_change.ci_low <= 1.0 <= res.slope_change.ci_high
-    assert res.level_change.ci_low <= 0 <= res.level_change.ci_high
-    assert res.slope_unit == "per month"
+def test_fit_uses_only_the_chosen_windows():
+    y = synthetic_counts(2, step=0.2)
+    res = fit_its(y, T0, frequency="monthly", window_months=12)
+    assert res.observed.index.min() == pd.Timestamp("2016-01-01")  # 12 months before January 2017
+    assert res.observed.index.max() == pd.Timestamp("2018-01-01")  # 12 months after it
+    wild = y.copy()
+    wild[wild.index < "2015-06-01"] *= 5  # data outside the windows cannot move the fit
+    assert fit_its(wild, T0, frequency="monthly", window_months=12).change.pct == pytest.approx(res.change.pct)
+    other = fit_its(y, T0, frequency="monthly", window_months=24)
+    assert other.change.pct != pytest.approx(res.change.pct)
 
 
-def test_synthetic_counterfactual_extends_pre_trend():
-    res = fit_its(synthetic(3, level=20, slope=0.5), T0, frequency="monthly")
-    assert res.counterfactual.index[0] == T0 and len(res.counterfactual) == res.n_post
-    gap = res.fitted_post - res.counterfactual
-    k = np.arange(res.n_post)
-    expected = res.level_change.estimate + res.slope_change.estimate * k
-    np.testing.assert_allclose(gap.to_numpy(), expected, atol=1e-8)
-    assert res.fitted_pre.index[-1] < T0
+def test_counterfactual_only_over_the_after_window_with_a_band():
+    res = fit_its(synthetic_counts(3, step=0.2), T0, frequency="monthly", window_months=12, gap_months=3)
+    assert res.counterfactual.index[0] == pd.Timestamp("2017-05-01")  # January straddles, then a 3-month gap
+    assert len(res.counterfactual) == 12 and res.counterfactual.index[-1] == pd.Timestamp("2018-04-01")
+    assert (res.counterfactual_low < res.counterfactual).all() and (res.counterfactual < res.counterfactual_high).all()
+    assert not res.observed.index.isin(pd.date_range("2017-01-01", "2017-04-01", freq="MS")).any()
 
 
-def test_milestone_outside_range_is_an_error():
-    with pytest.raises(ValueError, match="outside the data range"):
-        fit_its(synthetic(4), pd.Timestamp("2030-01-01"), frequency="monthly")
-    with pytest.raises(ValueError, match="outside the data range"):
-        fit_its(synthetic(4), pd.Timestamp("2011-06-01"), frequency="monthly")
+def test_no_step_interval_covers_zero_most_of_the_time():
+    covered = [fit_its(synthetic_counts(s), T0, frequency="monthly", window_months=12).change.excludes_zero
+               for s in range(40)]
+    assert np.mean(covered) <= 0.15  # Poisson noise: HAC intervals near nominal
 
 
-def test_synthetic_short_series_warns():
-    y = synthetic(5, level=20, n=70).iloc[50:]  # 10 before, 10 after month 60
-    res = fit_its(y, T0, frequency="monthly")
-    assert any("short series" in w for w in res.warnings)
-    assert any("seasonality is not modelled" in w for w in res.warnings)
-    long = fit_its(synthetic(5, level=20), T0, frequency="monthly")
-    assert not any("short series" in w for w in long.warnings)
+def test_seasonal_terms_follow_the_window_and_say_so():
+    y = synthetic_counts(4)
+    assert fit_its(y, T0, frequency="monthly", window_months=24).seasonal == "month_dummies"
+    short = fit_its(y, T0, frequency="monthly", window_months=12)
+    assert short.seasonal == "harmonic" and ("seasonal_harmonic", {}) in short.warnings
+    six = fit_its(y, T0, frequency="monthly", window_months=6)
+    codes = {c for c, _ in six.warnings}
+    assert six.seasonal == "none" and {"seasonal_none", "short_series", "not_whole_years"} <= codes
 
 
-def test_synthetic_few_post_points_warns():
-    y = synthetic(6, n=64)
-    res = fit_its(y, T0, frequency="monthly")
-    assert res.n_post == 4
-    assert any("only 4 points after" in w for w in res.warnings)
+def test_negbin_family_gives_the_same_kind_of_answer():
+    res = fit_its(synthetic_counts(1, step=0.2), T0, frequency="monthly", window_months=24, family="negbin")
+    assert res.family == "negbin" and abs(res.change.pct - 0.2) <= 0.05
 
 
-def test_synthetic_autocorrelated_residuals_warn_and_white_noise_does_not():
-    red = fit_its(synthetic(7, ar=0.9), T0, frequency="monthly")
-    assert any("autocorrelated" in w for w in red.warnings)
-    white = fit_its(synthetic(7), T0, frequency="monthly")
-    assert not any("autocorrelated" in w for w in white.warnings)
+def test_half_yearly_series_by_periods_per_year():
+    t = np.arange(20)
+    rng = np.random.default_rng(6)
+    y = pd.Series(rng.poisson(1000 * np.where(t >= 10, 1.3, 1.0)).astype(float),
+                  index=pd.date_range("2012-01-01", periods=20, freq="6MS"))
+    res = fit_its(y, pd.Timestamp("2017-01-01"), frequency="half_yearly", window_months=60)
+    assert res.n_pre == 10 and res.n_post == 10 and res.seasonal == "half_year"
+    assert abs(res.change.pct - 0.3) <= 0.05 and res.period_unit == "half_year"
+    with pytest.raises(AnalysisError) as err:
+        fit_its(y, pd.Timestamp("2017-01-01"), frequency="half_yearly", window_months=12)
+    assert err.value.code == "too_few_points" and err.value.params["need"] == 3
+    with pytest.raises(AnalysisError, match="multiples"):
+        fit_its(y, pd.Timestamp("2017-01-01"), frequency="half_yearly", window_months=9)
+    with pytest.raises(ValueError, match="start a period"):
+        fit_its(y.set_axis(y.index + pd.DateOffset(months=1)), pd.Timestamp("2017-02-01"), frequency="half_yearly")
 
 
-def test_mid_month_milestone_drops_straddling_month():
-    res = fit_its(synthetic(8, level=20), pd.Timestamp("2017-01-15"), frequency="monthly")
-    assert res.n_pre == 60 and res.n_post == 59
-    assert res.counterfactual.index[0] == pd.Timestamp("2017-02-01")
-    assert any("left out" in w for w in res.warnings)
+def test_errors_are_codes_with_parameters():
+    y = synthetic_counts(7)
+    with pytest.raises(AnalysisError) as err:
+        fit_its(y, pd.Timestamp("2030-01-01"), frequency="monthly")
+    assert err.value.code == "outside_range" and err.value.params["first"] == pd.Timestamp("2012-01-01")
+    with pytest.raises(OverlappingWindowsError):
+        fit_its(y.rolling(12).sum().dropna(), T0, frequency="monthly_12m_ending")
+    with pytest.raises(AnalysisError) as err:
+        fit_its(y * 0, T0, frequency="monthly")
+    assert err.value.code == "zero_side"
 
 
 def test_result_tables():
-    res = fit_its(synthetic(9, level=20), T0, frequency="monthly", alpha=0.1, maxlags=12)
-    assert list(res.to_frame()["term"]) == ["pre_slope", "level_change", "slope_change"]
+    res = fit_its(synthetic_counts(8, step=0.2), T0, frequency="monthly", window_months=24, alpha=0.1, maxlags=6)
+    assert list(res.to_frame()["term"]) == ["trend", "step", "bend"]
     d = res.as_dict()
-    assert d["hac_maxlags"] == 12 and d["alpha"] == 0.1 and "counterfactual" not in d
-    wide = fit_its(synthetic(9, level=20), T0, frequency="monthly", alpha=0.01)
-    assert wide.level_change.ci_high - wide.level_change.ci_low > res.level_change.ci_high - res.level_change.ci_low
+    assert d["hac_maxlags"] == 6 and d["alpha"] == 0.1 and "counterfactual" not in d
+    wide = fit_its(synthetic_counts(8, step=0.2), T0, frequency="monthly", window_months=24, alpha=0.01)
+    assert wide.change.pct_high - wide.change.pct_low > res.change.pct_high - res.change.pct_low

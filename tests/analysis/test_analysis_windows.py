@@ -37,7 +37,7 @@ def test_mid_month_milestone_month_belongs_to_neither_window():
 def test_incomplete_window_warns():
     res = before_after(synthetic_step(), pd.Timestamp("2020-06-01"), frequency="monthly", window_months=12)
     assert res.n_after == 7
-    assert any("7 of 12" in w for w in res.warnings)
+    assert ("incomplete_window", {"side": "after", "n": 7, "expected": 12}) in res.warnings
 
 
 def test_twelve_month_ending_refused_and_milestone_range_checked():
