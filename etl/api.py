@@ -203,6 +203,12 @@ def load(
     return out
 
 
+def series_geos(source_id: str) -> pd.DataFrame:
+    """Every (series_id, geo) pair a source's table holds, read from its index (no row scan)."""
+    get_source(source_id)
+    return _index(source_id).pairs().to_pandas()
+
+
 def _check_known(ids: list[str] | None) -> None:
     if ids:
         known = {s.id for src in all_sources().values() for s in src.meta.series}

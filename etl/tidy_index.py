@@ -96,6 +96,12 @@ class TidyIndex:
                 out.extend(range(lo + a, lo + b))
         return out
 
+    def pairs(self) -> pa.Table:
+        """Every (series_id, geo) the table holds, sorted: the size of the key table, not the rows."""
+        keys = pa.table({"series_id": self._sid, "geo": self._geo})
+        return keys.group_by(["series_id", "geo"]).aggregate([]).sort_by([("series_id", "ascending"),
+                                                                          ("geo", "ascending")])
+
     def select(self, series_ids: Iterable[str] | None, geos: Iterable[str] | None) -> pa.Table:
         """The tidy rows of the matching runs, in the table's order."""
         picked = sorted(self.runs(series_ids, geos), key=lambda k: self._start[k].as_py())
