@@ -23,7 +23,7 @@ COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 FACET_KINDS = ("multi", "single", "toggle")
 DASHES = ("solid", "dot", "dash", "dashdot")
 PANEL_FIELDS = {"key", "name", "name_es", "title", "title_es", "description", "description_es", "geo_kind", "geo_param",
-                "default_geo", "order", "default_on", "notes", "breaks", "facets", "geo_labels"}
+                "default_geo", "order", "default_on", "notes", "breaks", "facets", "geo_labels", "compare_geos"}
 FACET_FIELDS = {"key", "label", "label_es", "kind", "default", "values", "aliases"}
 VALUE_FIELDS = {"id", "label", "label_es", "dash", "title_suffix", "title_suffix_es"}
 DISPLAY_FIELDS = {"panel", "facets", "color", "label", "label_es", "per_100k", "dash", "order"}
@@ -120,6 +120,10 @@ class PanelSpec:
     declared_in: str = ""
     name: str = ""          # short name for the panel picker (default: the title before " — ")
     name_es: str = ""
+    # Geographies drawn beside the chosen one by default (e.g. region and world): the panel then
+    # offers a "compare with" control; () means no comparison.
+    compare_geos: tuple[str, ...] = ()
+    comparable: bool = False
 
     def facet(self, key: str) -> FacetSpec:
         return next(f for f in self.facets if f.key == key)
@@ -271,6 +275,7 @@ def _panel(raw: dict, meta: SourceMeta, i: int) -> PanelSpec:
         order=int(raw.get("order", 100)), default_on=bool(raw.get("default_on", False)), facets=facets,
         description=raw.get("description", ""), description_es=raw.get("description_es", ""),
         notes=tuple(notes), breaks=tuple(breaks), geo_labels=geo_labels, declared_in=_file(meta),
+        compare_geos=tuple(raw.get("compare_geos", []) or ()), comparable="compare_geos" in raw,
         name=raw.get("name") or raw["title"].split(" — ")[0].replace("{geo}", "").strip(),
         name_es=raw.get("name_es") or raw["title_es"].split(" — ")[0].replace("{geo}", "").strip(),
     )

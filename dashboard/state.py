@@ -37,6 +37,7 @@ class PanelView:
 
     geo: str
     facets: tuple[tuple[str, tuple[str, ...]], ...]
+    compare: tuple[str, ...] = ()   # geographies drawn beside ``geo`` (panels that allow it)
 
     def selection(self) -> dict[str, tuple[str, ...]]:
         return dict(self.facets)
@@ -65,11 +66,12 @@ class ViewState:
     def panel(self, key: str) -> PanelView:
         return dict(self.views)[key]
 
-    def with_panel(self, key: str, geo: str | None = None, **facets: tuple[str, ...]) -> "ViewState":
-        """A copy with one panel's geography or facets changed (tests, notebooks)."""
+    def with_panel(self, key: str, geo: str | None = None, compare: tuple[str, ...] | None = None,
+                   **facets: tuple[str, ...]) -> "ViewState":
+        """A copy with one panel's geography, comparison or facets changed (tests, notebooks)."""
         old = self.panel(key)
         sel = {**old.selection(), **{k: tuple(v) for k, v in facets.items()}}
-        new = PanelView(geo or old.geo, tuple(sorted(sel.items())))
+        new = PanelView(geo or old.geo, tuple(sorted(sel.items())), old.compare if compare is None else tuple(compare))
         return replace(self, views=tuple((k, new if k == key else v) for k, v in self.views))
 
 
@@ -84,8 +86,8 @@ class Parsed:
 
 
 def default_state(reg: Registry) -> ViewState:
-    views = tuple((p.key, PanelView(p.default_geo, tuple(sorted((f.key, f.default) for f in p.facets))))
-                  for p in reg.ordered())
+    views = tuple((p.key, PanelView(p.default_geo, tuple(sorted((f.key, f.default) for f in p.facets)),
+                                    p.compare_geos)) for p in reg.ordered())
     return ViewState(panels=reg.default_panels(), views=views)
 
 
@@ -162,6 +164,9 @@ def param_table(reg: Registry, geos: dict[str, set[str]], milestone_ids: set[str
     table = {name: (name, parse) for name, parse in _global_parsers(reg, milestone_ids).items()}
     for p in reg.ordered():
         table[p.geo_param] = (("geo", p.key), _choice(geos.get(p.key, {p.default_geo})))
+        if p.comparable:
+            table[compare_param(p)] = (("compare", p.key),
+                                       _multi(tuple(geos.get(p.key, {p.default_geo})), allow_empty=True))
         for f in p.facets:
             target = (("facet", p.key, f.key), _facet_parser(f))
             for name in (p.facet_param(f), *f.aliases):
@@ -192,6 +197,7 @@ def parse_values(query: dict, reg: Registry, geos: dict[str, set[str]], mileston
     default = default_state(reg)
     values: dict = {}
     panel_geo: dict[str, str] = {}
+    panel_compare: dict[str, tuple[str, ...]] = {}
     panel_facets: dict[tuple[str, str], tuple[str, ...]] = {}
     for key, value in query.items():
         key, value = str(key)[:SHOWN_VALUE * 2], value if isinstance(value, str) else _coerce(value)
@@ -211,6 +217,8 @@ def parse_values(query: dict, reg: Registry, geos: dict[str, set[str]], mileston
             values[target] = parsed
         elif target[0] == "geo":
             panel_geo[target[1]] = parsed
+        elif target[0] == "compare":
+            panel_compare[target[1]] = parsed
         else:
             panel_facets[(target[1], target[2])] = parsed
     views = []
@@ -219,7 +227,8 @@ def parse_values(query: dict, reg: Registry, geos: dict[str, set[str]], mileston
         for (pk, fk), v in panel_facets.items():
             if pk == key:
                 sel[fk] = v
-        views.append((key, PanelView(panel_geo.get(key, view.geo), tuple(sorted(sel.items())))))
+        views.append((key, PanelView(panel_geo.get(key, view.geo), tuple(sorted(sel.items())),
+                                     panel_compare.get(key, view.compare))))
     if "panels" in values:
         order = [p.key for p in reg.ordered()]
         values["panels"] = tuple(sorted(values["panels"], key=order.index))
@@ -253,6 +262,8 @@ def _shown_default(default: ViewState, target) -> str:
         v = getattr(default, target)
     elif target[0] == "geo":
         v = default.panel(target[1]).geo
+    elif target[0] == "compare":
+        v = default.panel(target[1]).compare
     else:
         v = default.panel(target[1]).get(target[2])
     if isinstance(v, tuple):
@@ -273,11 +284,17 @@ def to_query(state: ViewState, reg: Registry) -> str:
         view, base = state.panel(p.key), default.panel(p.key)
         if view.geo != base.geo:
             params[p.geo_param] = view.geo
+        if view.compare != base.compare:
+            params[compare_param(p)] = ",".join(view.compare)
         for f in p.facets:
             if view.get(f.key) != base.get(f.key):
                 params[p.facet_param(f)] = ("1" if view.get(f.key) else "0") if f.kind == "toggle" \
                     else ",".join(view.get(f.key))
     return "?" + urlencode(params, safe=",") if params else ""
+
+
+def compare_param(p: PanelSpec) -> str:
+    return f"{p.key}.compare"
 
 
 def _url_value(value) -> str:

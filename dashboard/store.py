@@ -192,8 +192,8 @@ def _panel_geos(geo_kind: str, series_ids: tuple[str, ...], token: int) -> tuple
     wanted = set(series_ids)
     for source_id in {series_meta()[sid]["source_id"] for sid in series_ids if sid in series_meta()}:
         try:
-            pairs = pd.read_parquet(paths.tidy_path(source_id), columns=["series_id", "geo"]).drop_duplicates()
-        except (FileNotFoundError, OSError, ValueError):
+            pairs = etl.api.series_geos(source_id)  # from the table's index: no row scan
+        except (FileNotFoundError, OSError, ValueError, KeyError):
             continue
         have |= set(pairs.loc[pairs["series_id"].isin(wanted), "geo"])
     rows = rows[rows["geo"].isin(have)]

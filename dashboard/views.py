@@ -108,19 +108,25 @@ def _index_month(index_at: str, _milestones_token: int) -> pd.Timestamp:
     return when.to_period("M").to_timestamp()
 
 
-def _add_series(panel: Panel, state: ViewState, s: SeriesSpec) -> None:
+# Lines of the geographies compared with the chosen one: the series' colour for the chosen one,
+# these for the others (none of them dashed: dashes mean provisional data).
+COMPARE_COLORS = ("#7f8c8d", "#b7950b", "#5d6d7e", "#a04000", "#117a65", "#6c3483")
+
+
+def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None = None, color: str | None = None) -> None:
     lang = state.lang
-    name = label(s, lang)
-    rows = store.series(s.id, panel.geo)
+    geo = geo or panel.geo
+    name = label(s, lang) if geo == panel.geo else f"{label(s, lang)} — {geo_label(panel.spec, geo, lang)}"
+    rows = store.series(s.id, geo)
     if rows.empty:
-        panel.note(t("note.no_data", lang, series=name, geo=geo_label(panel.spec, panel.geo, lang)))
+        panel.note(t("note.no_data", lang, series=name, geo=geo_label(panel.spec, geo, lang)))
         return
     transform = state.transform if (s.per_100k or state.transform != "per100k") else "counts"
     if transform != state.transform:
         panel.note(t("note.no_rate", lang, series=name))
     result = transforms.apply(
         rows, transform=transform, frequency=s.frequency, unit=s.unit,
-        population=store.population(panel.geo) if transform == "per100k" else None,
+        population=store.population(geo) if transform == "per100k" else None,
         index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
     )
     panel.note(word(result.note, lang))
@@ -133,9 +139,9 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec) -> None:
     freq = vocabulary.frequencies()[s.frequency]
     prefix = t("period.12m_ending", lang) if freq.overlapping else \
         t("period.half_year", lang) if freq.periods_per_year == 2 else ""
-    panel.lines.append(Line(name, frame, s.color, s.dash, hover_unit=unit_label, period_prefix=prefix))
+    panel.lines.append(Line(name, frame, color or s.color, s.dash, hover_unit=unit_label, period_prefix=prefix))
     transform_text = t(TRANSFORM_KEYS[transform], "en") + (f", {state.rolling}-month mean" if "unsmoothed" in frame else "")
-    panel.shown.append(Shown(s.id, name, panel.geo, frame, unit_label, s.frequency, s.source_id, transform_text))
+    panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text))
     if s.source_id not in panel.sources:
         panel.sources.append(s.source_id)
 
@@ -145,8 +151,12 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
     selection = view.selection()
     lang = state.lang
     panel = Panel(spec, view.geo, lang, panel_title(spec, view.geo, selection, lang))
-    for s in spec.select(selection):
+    chosen = spec.select(selection)
+    for s in chosen:
         _add_series(panel, state, s)
+    others = [g for g in view.compare if g != view.geo]
+    for i, (g, s) in enumerate((g, s) for g in others for s in chosen):
+        _add_series(panel, state, s, geo=g, color=COMPARE_COLORS[i % len(COMPARE_COLORS)])
     frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}
     if any(f.overlapping for f in frequencies):
         panel.notes.insert(0, t("note.overlapping", lang))
@@ -169,7 +179,7 @@ def coverage_gap(panel: Panel) -> tuple[str, pd.Timestamp, pd.Timestamp] | None:
     """A shown series that ends well (over a year) before the same series' national figures:
     the reader should know the chart stops early for this geography, not the data."""
     for s in panel.shown:
-        if not len(s.frame) or s.geo == panel.spec.default_geo:
+        if not len(s.frame) or s.geo == panel.spec.default_geo or s.geo != panel.geo:
             continue
         national = store.series(s.series_id, panel.spec.default_geo)
         if national.empty:

@@ -12,13 +12,14 @@ from urllib.parse import parse_qsl, urlencode
 
 import dash
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
+from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
-from dashboard import cite, components, i18n, store, views
+from dashboard import cache, cite, components, i18n, store, views
 from dashboard.i18n import t
 from dashboard.registry import PanelSpec, label, registry
 from dashboard.state import (
-    MILESTONE_CATEGORIES, ROLLING, TRANSFORMS, Parsed, ViewState, is_date, parse_query, parse_values, to_query,
+    MILESTONE_CATEGORIES, ROLLING, TRANSFORMS, Parsed, ViewState, compare_param, parse_query, parse_values,
+    to_query,
 )
 from etl import vocabulary
 
@@ -49,7 +50,7 @@ def parse_url(search: str) -> Parsed:
 
 
 def controls_query(facets: list, facet_ids: list[dict], geos: list, geo_ids: list[dict], globals_: dict,
-                   zoom: dict | None, lang: str) -> dict:
+                   zoom: dict | None, lang: str, compares: list = (), compare_ids: list[dict] = ()) -> dict:
     """Control values -> URL parameters, through the same validation as a URL: a typo in a
     free-text date or an emptied list falls back to the default with a notice. Ids that name
     no panel or facet (a forged payload) are ignored."""
@@ -62,6 +63,10 @@ def controls_query(facets: list, facet_ids: list[dict], geos: list, geo_ids: lis
         spec = reg.panels.get(cid.get("panel") if isinstance(cid, dict) else None)
         if spec:
             query[spec.geo_param] = v
+    for cid, v in zip(compare_ids, compares):
+        spec = reg.panels.get(cid.get("panel") if isinstance(cid, dict) else None)
+        if spec and spec.comparable:
+            query[compare_param(spec)] = v
     for cid, v in zip(facet_ids, facets):
         spec = reg.panels.get(cid.get("panel") if isinstance(cid, dict) else None)
         if not spec or cid.get("facet") not in {f.key for f in spec.facets}:
@@ -84,6 +89,8 @@ def control_values(s: ViewState) -> dict:
     for p in reg.ordered():
         view = s.panel(p.key)
         out[("geo", p.key)] = view.geo
+        if p.comparable:
+            out[("compare", p.key)] = list(view.compare)
         for f in p.facets:
             v = view.get(f.key)
             out[("facet", p.key, f.key)] = (["on"] if v else []) if f.kind == "toggle" else \
@@ -131,6 +138,10 @@ def panel_controls(spec: PanelSpec, s: ViewState, lang: str) -> html.Fieldset:
         _labelled(t("controls.geography", lang),
                   dcc.Dropdown(id={"type": "geo", "panel": spec.key}, options=geo_options, value=view.geo,
                                clearable=False, searchable=True, labels=components.dropdown_labels(lang))),
+        *([_labelled(t("controls.compare", lang),
+                     dcc.Dropdown(id={"type": "compare", "panel": spec.key}, options=geo_options, value=list(view.compare),
+                                  multi=True, searchable=True, labels=components.dropdown_labels(lang)))]
+          if spec.comparable else []),
         *[facet_control(spec, f, view, lang) for f in spec.facets],
     ], id={"type": "panel-controls", "panel": spec.key}, hidden=spec.key not in s.panels)
 
@@ -253,8 +264,8 @@ def panel_box(spec: PanelSpec, s: ViewState, v: dict) -> html.Div:
         html.Div(id={"type": "notes", "panel": k}, className="panel-notes", children=v["notes"].get(k)),
         html.Div(id={"type": "prov", "panel": k}, children=v["prov"].get(k)),
         html.Details([html.Summary(t("panel.data_table", lang)),
-                      html.Div(id={"type": "data", "panel": k}, children=v["data"].get(k), className="table-scroll")],
-                     className="table-view panel-table"),
+                      html.Div(id={"type": "data", "panel": k}, className="table-scroll")],
+                     id={"type": "data-box", "panel": k}, open=False, className="table-view panel-table"),
         html.Div([
             html.Button(t("embed.copy", lang), id={"type": "embed-btn", "panel": k}, className="btn btn-small",
                         **{"data-embed": k}),
@@ -270,11 +281,10 @@ def label_description(spec: PanelSpec, lang: str) -> str:
 
 
 def render_panel(panel: views.Panel, s: ViewState, x_range) -> tuple:
-    """One panel's figure, notes and provenance, and its data table."""
+    """One panel's figure, notes and provenance (its data table is drawn when opened)."""
     fig, notes = views.panel_figure(panel, s, x_range)
     summary = html.P(views.text_summary(panel), className="chart-summary", role="note")
-    return fig, [summary, components.notices(notes, lang=s.lang)], \
-        components.provenance_line(panel.sources, s.lang), data_table(panel)
+    return fig, [summary, components.notices(notes, lang=s.lang)], components.provenance_line(panel.sources, s.lang)
 
 
 @lru_cache(maxsize=32)
@@ -287,10 +297,10 @@ def render_view(s: ViewState, notices: list) -> dict:
     lang = s.lang
     panels = views.build_panels(s)
     x_range = views.x_range(s, panels)
-    out: dict = {"fig": {}, "notes": {}, "prov": {}, "data": {}}
+    out: dict = {"fig": {}, "notes": {}, "prov": {}}
     for panel in panels:
         k = panel.key
-        out["fig"][k], out["notes"][k], out["prov"][k], out["data"][k] = render_panel(panel, s, x_range)
+        out["fig"][k], out["notes"][k], out["prov"][k] = render_panel(panel, s, x_range)
     query = to_query(s, registry())
     sources = [sid for p in panels for sid in p.sources]
     version = store.data_version(sources)
@@ -303,7 +313,11 @@ def render_view(s: ViewState, notices: list) -> dict:
     return out
 
 
-PANEL_OUTPUTS = ("fig", "notes", "prov", "data")
+# Rendered views are shared by every worker (and every host with REDIS_URL), keyed on the
+# normalised view and the data version: see dashboard/cache.py.
+render_view = cache.memoize_view(render_view, defaults=lambda: [(parse_url("").state, [])])
+
+PANEL_OUTPUTS = ("fig", "notes", "prov")
 # The milestone key is drawn once with the page, not by the callback: re-rendering its buttons
 # would re-trigger pick_milestone, whose output (hl) feeds the callback, and stall Dash's queue.
 PAGE_OUTPUTS = ("change-table", "view-query", "data-version", "cite-view", "control-notices")
@@ -317,17 +331,19 @@ _PROPS = {"fig": "figure", "view-query": "data"}
     *[Output(k, _PROPS.get(k, "children")) for k in PAGE_OUTPUTS],
     Input({"type": "facet", "panel": ALL, "facet": ALL}, "value"),
     Input({"type": "geo", "panel": ALL}, "value"),
+    Input({"type": "compare", "panel": ALL}, "value"),
     *[Input(cid, "value") for cid in GLOBAL_CONTROLS],
     State("zoom", "data"),
     State("page-lang", "data"),
     prevent_initial_call=True,
 )
-def update_timeline(facets, geos, *rest):
+def update_timeline(facets, geos, compares, *rest):
     """Every panel (ALL) and the page parts, from the controls (and the zoomed range, kept)."""
     *globals_, zoom, lang = rest
     parsed = parse(controls_query(facets, [i["id"] for i in ctx.inputs_list[0]], geos,
                                   [i["id"] for i in ctx.inputs_list[1]], dict(zip(GLOBAL_CONTROLS, globals_)),
-                                  zoom, lang if lang in i18n.LANGS else i18n.DEFAULT_LANG))
+                                  zoom, lang if lang in i18n.LANGS else i18n.DEFAULT_LANG,
+                                  compares, [i["id"] for i in ctx.inputs_list[2]]))
     s = parsed.state
     v = render_view(s, parsed.notices)
     keys = [o["id"]["panel"] for o in ctx.outputs_list[0]]
@@ -366,6 +382,20 @@ def data_table(panel: views.Panel) -> html.Table | html.P:
                                 *[html.Td(i18n.number(x, lang) if pd.notna(x) else "—", className="num") for x in row]])
                        for d, row in zip(wide.index, wide.to_numpy())])
     return html.Table([html.Caption(f"{panel.title} ({panel.y_label})"), head, body], className="data-table")
+
+
+@callback(Output({"type": "data", "panel": MATCH}, "children"), Input({"type": "data-box", "panel": MATCH}, "open"),
+          Input("view-query", "data"), prevent_initial_call=True)
+def panel_data(is_open, query):
+    """A panel's data table, drawn only while its box is open: a table of every point costs
+    more than the chart itself."""
+    if not is_open or not isinstance(query, str):
+        return dash.no_update
+    key = ctx.outputs_list["id"]["panel"]
+    s = parse_url(query).state
+    if key not in registry().panels:
+        return dash.no_update
+    return data_table(views.clip_to_zoom([views.build_panel(registry().panels[key], s)], s)[0])
 
 
 @callback(Output("hl", "value"), Input({"type": "ms-pick", "id": ALL}, "n_clicks"), prevent_initial_call=True)
