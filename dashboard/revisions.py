@@ -154,9 +154,10 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
     lines = textwrap.wrap(title, TITLE_WIDTH)
     source = textwrap.wrap(t("revisions.figure_source", lang, publisher=store.source_short(SOURCE, lang),
                              vintages=", ".join(sorted(rev["vintage"].unique())) or "—"), SOURCE_WIDTH)
-    top = 16 + 20 * len(lines) + 14 * len(source)
+    top = 24 + 20 * len(lines) + 14 * len(source)
     layout = {
         "title": {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 15},
+                  "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10},  # from the top: never on the plot
                   "subtitle": {"text": "<br>".join(source), "font": {"size": 10, "color": "#5b6770"}}},
         "height": 400 + top, "hovermode": "x unified",
         "font": {"family": FONT, "size": 12}, "plot_bgcolor": "#fff",

@@ -16,6 +16,7 @@ from etl import vocabulary
 from etl.registry import all_sources
 
 GENERAL_CAVEATS = ("cdc_12m", "sesnsp_inegi", "cbp_fiscal", "dashed")
+LONG_TEXTS = {"definition", "caveats"}
 
 
 def _title(**_path) -> str:
@@ -32,6 +33,9 @@ def _text(obj, field: str, lang: str, tag=html.Span, **kw):
     there is no translation."""
     text = pick(obj, field, lang)
     english = lang != "en" and not (obj.get(f"{field}_es") if isinstance(obj, dict) else getattr(obj, f"{field}_es", ""))
+    if english and field in LONG_TEXTS:  # say why a long text is in English
+        return tag([html.Span(text, lang="en"), " ", html.Span(t("sources.english_only", lang), className="fallback-note")],
+                   **kw)
     return tag(text, lang="en" if english else None, **kw)
 
 
