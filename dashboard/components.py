@@ -30,7 +30,8 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
             parts.append(t("prov.published", lang, date=p["published_at"]))
         parts.append(t("prov.seed" if p["origin"] == "seed" else "prov.fetched", lang, date=p["fetched_at"] or "—"))
         items.append(html.Div([
-            html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener"),
+            html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener",
+                   lang="en" if lang != "en" else None),  # publishers' names are given in English
             " — " + " · ".join(parts),
             html.Span(t("prov.stale", lang), className="badge stale",
                       title=t("prov.stale_title", lang, snapshot=p["snapshot"], days=p["age_days"] or 0,

@@ -168,10 +168,11 @@ def controls(s: ViewState) -> html.Div:
         html.Fieldset([
             html.Legend(t("controls.view", lang)),
             _labelled(t("controls.from", lang), dcc.Input(id="start", type="text", value=s.start, debounce=True,
-                                                          pattern=r"\d{4}-\d{2}-\d{2}", placeholder="YYYY-MM-DD"),
+                                                          pattern=r"\d{4}-\d{2}-\d{2}",
+                                                          placeholder=t("controls.date_placeholder", lang)),
                       "start"),
             _labelled(t("controls.to", lang), dcc.Input(id="end", type="text", value=s.end, debounce=True,
-                                                        placeholder="YYYY-MM-DD"), "end"),
+                                                        placeholder=t("controls.date_placeholder", lang)), "end"),
             html.Div([html.Span(t("controls.transform", lang), className="ctl-label", id="transform-label"),
                       dcc.RadioItems(id="transform", value=s.transform, className="radio", options=[
                           {"label": " " + t(f"transform.{x}.control", lang), "value": x} for x in TRANSFORMS])],
