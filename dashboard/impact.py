@@ -474,8 +474,11 @@ def impact_figure(r: ImpactResult, lang: str) -> dict:
     layout["xaxis"]["range"] = [w.pre_start - margin, w.post_end + margin]
     layout["yaxis"]["title"] = {"text": unit}
     visible = y[(y.index >= w.pre_start - margin) & (y.index < w.post_end + margin)]
-    top = max(float(visible.max()) if len(visible) else 0, float(hi.max()) if len(hi) else 0)
-    layout["yaxis"]["range"] = [0, top * 1.1 if top > 0 else 1]
+    lows = [float(visible.min()), float(lo.min())] if len(visible) else [float(lo.min())]
+    highs = [float(visible.max()), float(hi.max())] if len(visible) else [float(hi.max())]
+    pad = 0.08 * (max(highs) - min(lows) or max(highs) or 1)
+    # the step is a few percent of the level: an axis from zero would flatten it; say where it starts
+    layout["yaxis"].update(range=[max(0.0, min(lows) - pad), max(highs) + 2 * pad], rangemode="normal")
     ms = store.milestones().set_index("id")
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": w.pre_end, "x1": w.post_start, "y0": 0, "y1": 1,
                "fillcolor": "rgba(0,0,0,0.06)", "line": {"width": 0}, "layer": "below"}]
@@ -484,34 +487,46 @@ def impact_figure(r: ImpactResult, lang: str) -> dict:
                    "line": {"color": HIGHLIGHT_COLOR, "width": 2}})
     notes = [{"x": when, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
               "text": f"<b>{milestone_title(r.milestone_id, lang)}</b>", "font": {"color": HIGHLIGHT_COLOR}}]
-    for i, other in enumerate(r.verdict.overlaps):
+    for other in r.verdict.overlaps:
         d = ms.loc[other, "date"]
         shapes.append({"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
                        "line": {"color": OVERLAP_COLOR, "width": 1, "dash": "dot"}})
-        notes.append({"x": d, "y": 0.93 - 0.06 * (i % 4), "xref": "x", "yref": "paper", "showarrow": False,
-                      "xanchor": "left", "text": milestone_title(other, lang), "font": {"color": OVERLAP_COLOR, "size": 10}})
+    if r.verdict.overlaps:  # one hoverable marker per other milestone, at the top, instead of crowded labels
+        dates = [ms.loc[o, "date"] for o in r.verdict.overlaps]
+        traces.append({"type": "scatter", "x": dates, "y": [layout["yaxis"]["range"][1]] * len(dates),
+                       "mode": "markers", "marker": {"symbol": "triangle-down", "size": 9, "color": OVERLAP_COLOR},
+                       "name": t("impact.fig.other_milestones", lang),
+                       "text": [milestone_title(o, lang) for o in r.verdict.overlaps],
+                       "hovertemplate": "%{x|%d %b %Y}: %{text}<extra></extra>"})
     layout["shapes"], layout["annotations"] = shapes, notes
     return {"data": traces, "layout": layout}
 
 
 def placebo_figure(r: ImpactResult, lang: str) -> dict:
     """The step at every ordinary date (%), with the milestone's marked: what "shifts this large
-    happen at X% of ordinary dates" means."""
+    happen at X% of ordinary dates" means. Binned here (bars), so the basic plotly bundle draws it."""
     pl = r.placebo
-    est = pl.placebo["estimate"] * 100
-    traces = [{"type": "histogram", "x": est, "nbinsx": 30, "marker": {"color": "#9ab"},
-               "name": t("impact.fig.placebo_dates", lang),
+    est = pl.placebo["estimate"].to_numpy() * 100
+    real = pl.real_estimate * 100
+    lo, hi = min(est.min(), real), max(est.max(), real)
+    edges = np.linspace(lo, hi, 26) if hi > lo else np.array([lo - 1, hi + 1])
+    counts, edges = np.histogram(est, bins=edges)
+    mids, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
+    as_large = np.abs(np.log1p(mids / 100)) >= abs(np.log1p(real / 100))
+    traces = [{"type": "bar", "x": mids, "y": counts, "width": width * 0.95, "name": t("impact.fig.placebo_dates", lang),
+               "marker": {"color": ["#e6a0a0" if a else "#9ab" for a in as_large]},
+               "customdata": np.stack([edges[:-1], edges[1:]], axis=1),
                "hovertemplate": t("impact.fig.placebo_hover", lang) + "<extra></extra>"}]
     layout = _layout(t("impact.fig.placebo_title", lang, n=str(pl.n_placebos)), height=300)
     layout["xaxis"] = {"title": {"text": t("impact.fig.placebo_x", lang)}, "gridcolor": "#eee", "ticksuffix": "%"}
     layout["yaxis"] = {"title": {"text": t("impact.fig.placebo_y", lang)}, "gridcolor": "#eee"}
-    x = pl.real_estimate * 100
-    layout["shapes"] = [{"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "yref": "paper",
+    layout["shapes"] = [{"type": "line", "x0": real, "x1": real, "y0": 0, "y1": 1, "yref": "paper",
                          "line": {"color": HIGHLIGHT_COLOR, "width": 3}}]
-    layout["annotations"] = [{"x": x, "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
+    layout["annotations"] = [{"x": real, "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
                               "text": f"<b>{t('impact.fig.placebo_milestone', lang)}</b>",
                               "font": {"color": HIGHLIGHT_COLOR}}]
     layout["showlegend"] = False
+    layout["bargap"] = 0
     return {"data": traces, "layout": layout}
 
 
