@@ -355,22 +355,25 @@ def test_sigkill_at_random_moments_then_a_normal_run_is_clean(tmp_path, monkeypa
     build = {sid: marks[f"{sid} OK"] - marks[f"{sid} building"] for sid in KILL_SOURCES}
     # A third of the kills anywhere in the run (imports included), a third inside a source's build
     # (transform, table, vintage, catalog), a third while an atomic write has its temporary file
-    # open (the 1st-6th of the run's writes).
+    # open (the 1st-3rd of the run's writes).
     rng = random.Random(20261201)
     plan = []
     for i in range(KILLS):
         sid = rng.choice(KILL_SOURCES)
-        plan.append([(None, rng.uniform(0.05, span)), (sid, rng.uniform(0, build[sid])), ("tmp", rng.randint(1, 6))][i % 3])
-    failures, killed = [], 0
+        plan.append([(None, rng.uniform(0.05, span)), (sid, rng.uniform(0, build[sid])), ("tmp", rng.randint(1, 3))][i % 3])
+    failures, killed, mid_write = [], 0, 0
     for i, kill in enumerate(plan):
         _toggle_newer_snapshot(root, on=i % 4 < 2)
         code, _, _ = _run(env, kill=kill)
         killed += code == -signal.SIGKILL
+        mid_write += any(p.startswith("left behind") for p in _problems(root))
         code = etl.cli.main(["run", "--offline", *KILL_SOURCES])  # the normal run after the kill
         err = capsys.readouterr().err
         problems = _problems(root)
         if code != 0 or problems:
             failures.append(f"kill {i} {kill}: normal run exited {code}, {problems}: {err[-2000:]}")
     assert failures == []
-    assert killed >= KILLS * 3 // 4, f"only {killed} of {KILLS} runs were killed before they ended"
+    # a run that ends before its kill moment is fine, but most must really be killed
+    assert killed >= KILLS // 2, f"only {killed} of {KILLS} runs were killed before they ended"
+    assert mid_write >= 2, f"only {mid_write} kills landed mid-write (a temporary file left to remove)"
     assert time.monotonic() - t0 < 120, "keep this test near a minute"
