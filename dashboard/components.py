@@ -35,7 +35,8 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
             " — " + " · ".join(parts),
             html.Span(t("prov.stale", lang), className="badge stale",
                       title=t("prov.stale_title", lang, snapshot=p["snapshot"], days=p["age_days"] or 0,
-                              cadence=p["cadence"]))
+                              cadence=t(f"sources.cadence.{p['cadence']}", lang)
+                              if i18n.has(f"sources.cadence.{p['cadence']}") else p["cadence"]))
             if p["stale"] else None,
         ], className="prov-item"))
     return html.Div(items, className="provenance")
