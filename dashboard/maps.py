@@ -8,6 +8,8 @@ Rates are crude: deaths (or homicides) in one calendar year / population that ye
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -41,12 +43,15 @@ class MapSpec:
     merge: dict[str, str]
 
 
-US = MapSpec("us", "US", {"all_drugs": "cdc_vsrr_overdose.all_drugs",
-                          "synthetic_opioids": "cdc_vsrr_overdose.synthetic_opioids"},
-             "population.us_resident", "us-states.json", "id", "december", {"US-NYC": "US-NY"})
-MX = MapSpec("mx", "MX", {"inegi": "inegi_homicide.homicides", "sesnsp": "sesnsp_homicide.homicidio_doloso"},
-             "population.mx_mid_year", "00ent_mexico.geojson", "properties.cve_geo", "sum12", {})
-SPECS = {"us": US, "mx": MX}
+def load_specs(path: Path = Path(__file__).with_name("maps.toml")) -> dict[str, MapSpec]:
+    """The maps as declared in maps.toml (metadata, not code)."""
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {key: MapSpec(key=key, **entry) for key, entry in raw.items()}
+
+
+SPECS = load_specs()
+US, MX = SPECS["us"], SPECS["mx"]
 
 # Projections that hold a whole country in the frame: albers USA draws Alaska and Hawaii as
 # insets; Mexico in Mercator, framed on its states. No base layers, so no topojson is requested.

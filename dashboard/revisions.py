@@ -8,6 +8,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
+import tomllib
+from pathlib import Path
+
 import etl
 from dashboard import store
 from dashboard.i18n import month, number, percent, pick, t
@@ -15,7 +18,8 @@ from etl import vocabulary
 from etl.snapshot import list_snapshots
 from etl.vintages import revisions, snapshots_as_of, table_for
 
-SOURCE = "cdc_vsrr_overdose"
+# Which source's vintages the page compares: metadata (revisions.toml), not code.
+SOURCE = tomllib.loads((Path(__file__).with_name("revisions.toml")).read_text(encoding="utf-8"))["source"]
 HIGHLIGHT_COLOR = "#d62728"
 FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 VINTAGE_STYLES = [("#1f4e79", "solid", 2.5), ("#5d8bbd", "dash", 2), ("#9bb4cf", "dot", 2), ("#c3d1e0", "dot", 1.5)]  # newest first
