@@ -102,7 +102,7 @@ def layout(**query) -> html.Div:
     choices = _choices()
     return html.Div([
         dcc.Store(id="impact-query"), dcc.Store(id="imp-lang", data=lang),
-        components.notices(notes, "warning"),
+        components.notices(notes, "warning", lang),
         html.H2(t("impact.page_title", lang)),
         html.P(t("impact.lede", lang), className="lede"),
         html.Div([
@@ -153,8 +153,8 @@ def discrepancy_section(lang: str) -> list:
         dash_table.DataTable(data=table.to_dict("records"),
                              columns=[{"name": t(f"impact.disc.col.{c}", lang), "id": c} for c in table.columns],
                              style_cell=CELL, style_header=HEADER, page_size=12, id="disc-table"),
-        components.notices(notes),
-        components.provenance_line(source_ids),
+        components.notices(notes, lang=lang),
+        components.provenance_line(source_ids, lang),
     ]
 
 
@@ -199,7 +199,7 @@ def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
         params["lang"] = lang
     query = "?" + urlencode(params)
     source_id = impact.series_choices()[series_id].source_id
-    prov = components.provenance_line([source_id])
+    prov = components.provenance_line([source_id], lang)
     try:
         result = impact.run(series_id, geo, milestone, int(window), int(gap))
     except (AnalysisError, ValueError) as exc:  # e.g. milestone outside the series' dates, too few points
@@ -226,7 +226,7 @@ def update_xcorr(x_id, y_id, lang):
     except (AnalysisError, ValueError) as exc:
         return {"data": [], "layout": {"height": 120}}, t("impact.xcorr.cannot", lang,
                                                           detail=impact.error_text(exc, lang)), None
-    return fig, reading, components.notices(warnings)
+    return fig, reading, components.notices(warnings, lang=lang)
 
 
 components.keep_url_in_step("impact-query")
