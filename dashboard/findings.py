@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from collections import namedtuple
 from pathlib import Path
 
@@ -27,22 +28,11 @@ LANG = "en"
 WINDOW = 12  # months on each side, the Impact page's default
 WINDOW_FOR = {"annual": 36}  # calendar-year totals need three years a side: the page's longest window
 PELT_MIN = {"monthly": 6, "half_yearly": 3, "annual": 3}  # smallest change-point segment, in points
-SECTIONS = [  # milestone id, series ids, geography, what the section cannot rule out
-    ("cienfuegos-arrest", ("sesnsp_homicide.homicidio_doloso", "inegi_homicide.homicides"), "MX",
-     "COVID-19 lockdowns and their aftermath moved violence and its recording in 2020-2021, and homicides were "
-     "already drifting down from their 2019 peak; SESNSP counts prosecutors' case files (states change how they "
-     "classify cases) while INEGI counts death certificates, so the two can disagree."),
-    ("foreign-agents-law", ("sesnsp_homicide.homicidio_doloso", "inegi_homicide.homicides"), "MX",
-     "Any effect of restricting foreign agents on homicides would be indirect and slow. The same COVID-19 period, "
-     "pre-existing downward drift and SESNSP/INEGI recording differences apply."),
-    ("security-dialogue", ("cbp_seizures.fentanyl_lbs",), "CBP-SWB",
-     "Seizures measure enforcement effort and trafficking volume at once. The 2019-2023 supply shift to Mexican-made "
-     "fentanyl (pressed pills, powder) was already raising seizures, and CBP's reporting changed over the period."),
-    ("dea-fentanyl-surge", ("cdc_vsrr_overdose.synthetic_opioids",), "US",
-     "Deaths follow the drug supply, treatment, naloxone and the COVID-19 disruption far more than one announcement; "
-     "the 2019-2023 fentanyl supply shift drives the whole series, and provisional counts are still revised."),
-]
-XCORR = ("cbp_seizures.fentanyl_lbs", "CBP-SWB", "cdc_vsrr_overdose.synthetic_opioids", "US")
+# Sections (milestone, series, geography, what the section cannot rule out) and the
+# cross-correlation pair are metadata: dashboard/findings.toml.
+_SPEC = tomllib.loads((Path(__file__).with_name("findings.toml")).read_text(encoding="utf-8"))
+SECTIONS = [(x["milestone"], tuple(x["series"]), x["geo"], x["cannot_rule_out"]) for x in _SPEC["sections"]]
+XCORR = (_SPEC["xcorr"]["x"], _SPEC["xcorr"]["x_geo"], _SPEC["xcorr"]["y"], _SPEC["xcorr"]["y_geo"])
 Analysis = namedtuple("Analysis", "label result nearest n_breaks")
 
 

@@ -304,12 +304,12 @@ def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list
     titles = dict(zip(milestones["id"], milestones["title_es" if lang == "es" else "title_en"]))
     labels = []
     for b in result.breaks:
-        months = getattr(b, "months_to_milestone", None)
-        mid = getattr(b, "nearest_milestone_id", None)
-        if mid and months is not None and abs(months) <= CHANGEPOINT_MAX_MONTHS:
-            near = t("changepoint.near", lang, months=f"{months:+d}", milestone=titles.get(mid, mid))
-        else:
-            near = t("changepoint.none_near", lang, max=CHANGEPOINT_MAX_MONTHS)
+        params = dict(b.params)
+        if "milestone" in params:
+            params["milestone"] = titles.get(params["milestone"], params["milestone"])
+        key = f"analysis.changepoint.{b.code}"
+        near = t(key, lang, date=i18n.month(b.date, lang), **params) if i18n.has(key) else \
+            t("changepoint.none_near", lang, max=CHANGEPOINT_MAX_MONTHS)
         labels.append(f"{line.name}: {near}")
     return [b.date for b in result.breaks], labels
 
