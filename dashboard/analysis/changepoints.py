@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-import ruptures as rpt
 
 from dashboard.analysis.guards import PERIOD_MONTHS, Note, month_number, note, prepare
 
@@ -109,6 +108,8 @@ def detect_changepoints(
     if model == "rbf":
         spread = values.std()
         signal = (signal - values.mean()) / (spread if spread > 0 else 1.0)
+    import ruptures as rpt  # imported where used: the timeline starts without it
+
     ends = rpt.Pelt(model=model, min_size=min_size, jump=1).fit(signal).predict(pen=pen)
     marks = _as_mapping(milestones)
     breaks = []

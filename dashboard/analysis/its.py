@@ -43,9 +43,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from dashboard.analysis.guards import (
     PERIOD_MONTHS, AnalysisError, Note, check_milestone, milestone_cut, month_number, note, prepare,
@@ -233,6 +230,8 @@ def _effect(fit, term: str, alpha: float) -> Effect:
 
 
 def _glm(yk: pd.Series, X: pd.DataFrame, family: str, lags: int, alpha_nb: float):
+    import statsmodels.api as sm  # imported where used: the timeline starts without it
+
     fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=alpha_nb)
     return sm.GLM(yk, X, family=fam).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
                                          use_t=True)
@@ -311,6 +310,8 @@ def fit_its(
     Xc = X[post == 1].assign(step=0.0)
     eta = Xc.to_numpy() @ fit.params.to_numpy()
     se = np.sqrt(np.einsum("ij,jk,ik->i", Xc.to_numpy(), fit.cov_params().to_numpy(), Xc.to_numpy()))
+    from scipy import stats
+
     crit = float(stats.t.ppf(1 - alpha / 2, fit.df_resid))
     cf = pd.Series(np.exp(eta), index=Xc.index, name="counterfactual")
     base = float(cf.mean())
@@ -320,6 +321,8 @@ def fit_its(
         per_period_high=base * math.expm1(step.ci_high), p_value=step.p_value,
     )
     resid = np.asarray(fit.resid_pearson)
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
     lb = float(acorr_ljungbox(resid, lags=[max(1, min(6, len(resid) // 5))])["lb_pvalue"].iloc[0])
     if lb < LB_ALPHA:
         warnings.append(note("autocorrelated", lb_p=lb))

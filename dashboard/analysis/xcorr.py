@@ -26,9 +26,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.tsa.ar_model import AutoReg, ar_select_order
-from statsmodels.tsa.stattools import adfuller
 
 from dashboard.analysis.guards import PERIOD_MONTHS, Note, PreparedSeries, note, prepare
 
@@ -76,6 +73,8 @@ def _adf_p(values: pd.Series) -> float:
     clean = values.dropna().to_numpy()
     if len(clean) < 12:
         return float("nan")
+    from statsmodels.tsa.stattools import adfuller  # imported where used: the timeline starts without it
+
     try:  # statsmodels >= 0.15 returns a result object; 0.14 only a tuple
         return float(adfuller(clean, autolag="AIC", result_object=True).pvalue)
     except TypeError:
@@ -142,6 +141,8 @@ def lagged_xcorr(
             raise ValueError("pre-whitening needs a gapless common period")
         tx, ty = tx.dropna(), ty.dropna()
         arr = tx.to_numpy()
+        from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+
         order = ar_select_order(arr, maxlag=min(12, len(arr) // 5), trend="c").ar_lags
         params = np.asarray(AutoReg(arr, lags=order or 0, trend="c").fit().params)
         p = len(params) - 1
@@ -161,6 +162,8 @@ def lagged_xcorr(
     bartlett = _bartlett_factor(tx, ty, max(1, min(24, n // 4)))
     band = z * np.sqrt(bartlett / n)
     tested = int(table["corr"].notna().sum())
+    from scipy import stats
+
     z_fw = float(stats.norm.ppf(1 - 0.05 / (2 * tested)))
     band_fw = z_fw * np.sqrt(bartlett / n)
     table["significant"] = table["corr"].abs() > band_fw
