@@ -7,8 +7,10 @@ the next request sees the new data without a restart.
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -75,9 +77,16 @@ def series_all(series_id: str) -> pd.DataFrame:
     return _series_all(series_id, catalog_token())
 
 
-@lru_cache(maxsize=8)
+DENOMINATORS = tomllib.loads((Path(__file__).with_name("denominators.toml")).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=64)
 def _population(geo: str, token: int) -> pd.Series:
-    sid = "population.mx_total" if geo.startswith("MX") else "population.us_total"
+    g = geo_table()
+    country = g.loc[g["geo"] == geo, "country"]
+    sid = DENOMINATORS.get(country.iloc[0] if len(country) else "")
+    if sid is None:
+        return pd.Series(dtype=float)
     df = _series(sid, geo, token)
     return pd.Series(df["value"].to_numpy(), index=df["date"].dt.year.to_numpy(), dtype=float)
 
