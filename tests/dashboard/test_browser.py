@@ -1,16 +1,22 @@
 """Real headless Chromium (Playwright, /usr/bin/chromium) against the app served in-process.
 
+The timeline's charts and controls have pattern-matching ids (``{"type": "fig", "panel": key}``):
+Dash writes them into the DOM as JSON with sorted keys, which ``dom_id`` reproduces.
+
 Every test collects console errors and page errors and asserts there are none.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
+import re
 import struct
 import threading
 import zlib
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -21,25 +27,41 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
-GRAPHS = ("fig-deaths", "fig-homicides", "fig-seizures")
+DEFAULT_PANELS = ("deaths", "homicides", "seizures")
 HIGHLIGHT = "#d62728"
 TIMEOUT_MS = 20_000
 
+
+def dom_id(**parts) -> str:
+    """The DOM id Dash gives a pattern-matching id: its JSON with the keys sorted."""
+    return json.dumps(dict(sorted(parts.items())), separators=(",", ":"))
+
+
+def css(**parts) -> str:
+    return f"[id='{dom_id(**parts)}']"
+
+
+def fig_id(panel: str) -> str:
+    return dom_id(type="fig", panel=panel)
+
+
 # JS helpers evaluated in the page. Plotly >= 6 encodes arrays in gd.data: read gd._fullData.
-JS_GD = "id => document.querySelector('#' + id + ' .js-plotly-plot')"
-JS_READY = f"""() => {{ const gd = {JS_GD};
-    return {list(GRAPHS)}.every(id => {{ const g = gd(id);
-        return g && g._fullData && g._fullData.some(t => t.name !== 'Policy milestones' && t.y && t.y.length); }}); }}"""
+# Milestone markers sit on the overlay axis y2; legend-only flag entries have x = [null].
+JS_GD = "id => { const e = document.getElementById(id); return e && e.querySelector('.js-plotly-plot'); }"
+JS_HAS_DATA = "g => g && g._fullData && g._fullData.some(t => t.yaxis !== 'y2' && t.y && t.y.length && t.y[0] !== null)"
+JS_READY = f"""panels => {{ const gd = {JS_GD};
+    return panels.every(k => ({JS_HAS_DATA})(gd(JSON.stringify({{panel: k, type: 'fig'}})))); }}"""
 JS_SUMMARY = f"""id => {{ const g = ({JS_GD})(id);
     return {{
         title: g._fullLayout.title.text,
         ytitle: g._fullLayout.yaxis.title.text,
         xtype: g._fullLayout.xaxis.type,
-        range: g._fullLayout.xaxis.range,
-        shapes: g._fullLayout.shapes.map(s => ({{x0: String(s.x0), color: s.line.color}})),
+        range: g._fullLayout.xaxis.range.map(String),
+        shapes: g._fullLayout.shapes.map(s => ({{x0: String(s.x0), color: s.line.color, dash: s.line.dash}})),
         traces: g._fullData.map(t => ({{name: t.name, group: t.legendgroup, n: t.y ? t.y.length : 0,
                                         y: t.y ? Array.from(t.y) : [], x: t.x ? Array.from(t.x).map(String) : [],
-                                        mode: t.mode, hover: t.hovertemplate || ''}})),
+                                        mode: t.mode, yaxis: t.yaxis, text: t.text ? Array.from(t.text).map(String) : [],
+                                        hover: t.hovertemplate || ''}})),
     }}; }}"""
 
 
@@ -85,22 +107,28 @@ def page(browser):
     context.close()
 
 
-def open_view(page, server, path="/"):
+def open_view(page, server, path="/", panels=DEFAULT_PANELS):
     page.goto(server + path)
     try:
-        page.wait_for_function(JS_READY)
+        page.wait_for_function(JS_READY, arg=list(panels))
+        # and Dash's initial callbacks have run (the first one writes the address bar)
+        page.wait_for_load_state("networkidle")
     except Exception as exc:  # say why the charts never came
         body = page.locator("body").inner_text()[:1500]
         raise AssertionError(f"charts never got data traces; errors={list(page.errors)}; page text:\n{body}") from exc
-    return {g: summary(page, g) for g in GRAPHS}
+    return {k: summary(page, k) for k in panels}
 
 
-def summary(page, graph):
-    return page.evaluate(JS_SUMMARY, graph)
+def summary(page, panel):
+    return page.evaluate(JS_SUMMARY, fig_id(panel))
 
 
 def data_traces(s):
-    return [t for t in s["traces"] if t["name"] != "Policy milestones"]
+    return [t for t in s["traces"] if t["yaxis"] != "y2" and t["x"] != ["null"] and t["n"]]
+
+
+def marker_traces(s):
+    return [t for t in s["traces"] if t["yaxis"] == "y2" and t["mode"] == "markers+text"]
 
 
 def data_lines(s):
@@ -108,65 +136,117 @@ def data_lines(s):
     return {t["group"] for t in data_traces(s) if not t["name"].endswith("(raw)")}
 
 
-def select_dropdown(page, dropdown_id, label):
-    page.click(f"#{dropdown_id}")
+def wait_title(page, panel, text):
+    page.wait_for_function(f"() => ({JS_GD})({json.dumps(fig_id(panel))})._fullLayout.title.text.includes({json.dumps(text)})")
+
+
+def select_dropdown(page, selector, label):
+    page.click(selector)
     option = page.locator(".dash-dropdown-option").filter(has=page.get_by_text(label, exact=True))
     option.first.click()
     page.keyboard.press("Escape")
 
 
-def test_load_three_graphs_with_data_and_milestones(page, server):
+def query(page) -> dict:
+    return dict(parse_qsl(urlsplit(page.url).query))
+
+
+def wait_url(page, *parts, timeout_ms=TIMEOUT_MS, **params):
+    """Poll the address bar until it holds each ``part`` and each parameter's (decoded) value,
+    with page.wait_for_timeout: Playwright's sync API processes the page's events only while it
+    waits, so time.sleep would freeze them."""
+    waited = 0
+    while not (all(p in page.url for p in parts) and all(query(page).get(k) == v for k, v in params.items())):
+        assert waited < timeout_ms, f"URL never got {parts} {params}: {page.url}"
+        page.wait_for_timeout(100)
+        waited += 100
+    return page.url
+
+
+def plain(title: str) -> str:
+    """A chart title without its markup (the geography is on a second, smaller line)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", title).split())
+
+
+def test_load_default_graphs_with_data_and_numbered_milestones(page, server):
     from dashboard import store
 
     n_milestones = len(store.milestones())
+    numbers = {str(n) for n in store.milestone_numbers().values()}
     views = open_view(page, server)
-    for graph, s in views.items():
-        assert s["xtype"] == "date", graph
-        assert any(t["n"] > 50 for t in data_traces(s)), (graph, [(t["name"], t["n"]) for t in s["traces"]])
-        markers = [t for t in s["traces"] if t["name"] == "Policy milestones"]
-        assert len(markers) == 1 and markers[0]["n"] == n_milestones, graph
-        assert markers[0]["mode"] == "markers"
+    for panel, s in views.items():
+        assert s["xtype"] == "date", panel
+        assert any(t["n"] > 50 for t in data_traces(s)), (panel, [(t["name"], t["n"]) for t in s["traces"]])
+        markers = [txt for t in marker_traces(s) for txt in t["text"]]
+        # every milestone once: a number, or "N+" for N close ones
+        assert sum(int(x[:-1]) if x.endswith("+") else 1 for x in markers) == n_milestones, (panel, markers)
+        assert {x for x in markers if not x.endswith("+")} <= numbers
         assert len(s["shapes"]) == n_milestones
-    assert "United States" in views["fig-deaths"]["title"]
+        assert s["range"][0].startswith("2015-01-01")  # the first data point
+    assert "United States" in views["deaths"]["title"]
+    for key in ("deaths", "homicides", "seizures"):
+        assert page.locator(css(type="panel-box", panel=key)).is_visible()
+    assert page.locator(css(type="panel-box", panel="lab_reports")).is_hidden()  # opt-in panels
+    # the flag legend says what the dashed tails mean
+    assert {"provisional"} <= {t["name"] for t in views["deaths"]["traces"] if t["group"] == "flag-provisional"}
     page.errors.assert_none()
 
 
 def test_change_geography_and_transform_updates_chart_and_url(page, server):
-    before = open_view(page, server)["fig-deaths"]
-    select_dropdown(page, "us-geo", "Arizona")
-    page.wait_for_function(f"() => ({JS_GD})('fig-deaths')._fullLayout.title.text.includes('Arizona')")
+    before = open_view(page, server)["deaths"]
+    select_dropdown(page, css(type="geo", panel="deaths"), "Arizona")
+    wait_title(page, "deaths", "Arizona")
     page.locator("#transform label", has_text="Per 100k residents").click()
-    page.wait_for_function(f"() => ({JS_GD})('fig-deaths')._fullLayout.yaxis.title.text.startsWith('per 100k')")
-    page.wait_for_function("() => location.search.includes('us_geo=US-AZ') && location.search.includes('transform=per100k')")
-    after = summary(page, "fig-deaths")
+    page.wait_for_function(f"() => ({JS_GD})({json.dumps(fig_id('deaths'))})._fullLayout.yaxis.title.text.startsWith('per 100k')")
+    wait_url(page, us_geo="US-AZ", transform="per100k")
+    after = summary(page, "deaths")
     assert "Arizona" in after["title"] and "United States" in before["title"]
     y_before = data_traces(before)[0]["y"]
     y_after = [v for v in data_traces(after)[0]["y"] if v is not None]
     assert max(y_before) > 10_000  # national 12-month counts
     assert y_after and max(y_after) < 200  # a state's rate per 100k
-    assert "us_geo=US-AZ" in page.url and "transform=per100k" in page.url
-    assert page.locator("#us-geo-value").inner_text().strip() == "Arizona"
+    assert page.locator(f"[id='{dom_id(type='geo', panel='deaths')}-value']").inner_text().strip() == "Arizona"
+    # the monthly homicide rate is annualised, and its axis says so
+    assert summary(page, "homicides")["ytitle"] == "per 100k residents per year (annualised)"
+    page.errors.assert_none()
+
+
+def test_switching_a_facet_and_an_opt_in_panel_updates_the_url(page, server):
+    open_view(page, server)
+    page.locator(css(type="facet", panel="homicides", facet="weapon") + " input").check()
+    wait_url(page, **{"homicides.weapon": "1"})
+    page.wait_for_function(f"""() => ({JS_GD})({json.dumps(fig_id('homicides'))})._fullData
+        .some(t => t.name === '…of which with a firearm (SESNSP)')""")
+    page.locator("#panels input[value=lab_reports]").check()
+    wait_url(page, panels="deaths,homicides,seizures,lab_reports")
+    page.wait_for_function(JS_READY, arg=["lab_reports"])
+    assert page.locator(css(type="panel-box", panel="lab_reports")).is_visible()
+    lab = summary(page, "lab_reports")
+    assert data_lines(lab) == {"Fentanyl"}
+    notes = page.locator(css(type="notes", panel="lab_reports")).inner_text()
+    assert "Half-yearly values" in notes
     page.errors.assert_none()
 
 
 def test_shared_url_reproduces_view(page, server):
     views = open_view(page, server, "/?us_geo=US-TX&transform=index&index_at=security-dialogue"
                                     "&seize=fentanyl,methamphetamine")
-    assert page.locator("#us-geo-value").inner_text().strip() == "Texas"
+    assert page.locator(f"[id='{dom_id(type='geo', panel='deaths')}-value']").inner_text().strip() == "Texas"
     assert page.locator("#transform input[value=index]").is_checked()
     assert "High-Level Security Dialogue" in page.locator("#index-at").inner_text()
-    seize_text = page.locator("#seize").inner_text()
+    seize_text = page.locator(css(type="facet", panel="seizures", facet="drug")).inner_text()
     assert "Fentanyl" in seize_text and "Methamphetamine" in seize_text
-    deaths, seizures = views["fig-deaths"], views["fig-seizures"]
+    deaths, seizures = views["deaths"], views["seizures"]
     assert "Texas" in deaths["title"]
     # the base is the milestone's month (2021-10-08 -> the point dated 2021-10-01)
     assert deaths["ytitle"].startswith("index, Oct 2021 = 100")
     assert data_lines(seizures) == {"Fentanyl", "Methamphetamine"}
     for t in data_traces(seizures):
         assert t["n"] > 0
-    # the address bar keeps the shared state
-    for part in ("us_geo=US-TX", "transform=index", "index_at=security-dialogue", "seize=fentanyl%2Cmethamphetamine"):
-        assert part in page.url
+    # the address bar keeps the shared state, under the canonical names (the old "seize" is an alias)
+    wait_url(page, us_geo="US-TX", transform="index", index_at="security-dialogue",
+             **{"seizures.drug": "fentanyl,methamphetamine"})
+    assert "seize" not in query(page)
     page.errors.assert_none()
 
 
@@ -176,25 +256,28 @@ def test_malformed_url_shows_notices_and_default_view(page, server):
     for name in ("us_geo", "start", "bogus"):
         assert name in notices
     assert page.locator("#url-notices .notice.warning").count() == 3
-    assert "United States" in views["fig-deaths"]["title"]
-    assert views["fig-deaths"]["range"][0].startswith("2015-01-01")
-    assert page.locator("#us-geo-value").inner_text().strip() == "United States"
+    assert "United States" in views["deaths"]["title"]
+    assert views["deaths"]["range"][0].startswith("2015-01-01")
+    assert page.locator(f"[id='{dom_id(type='geo', panel='deaths')}-value']").inner_text().strip() == "United States"
     body = page.locator("body").inner_text()
     assert "Traceback" not in body and "Error" not in body
     page.errors.assert_none()
 
 
-def test_download_csv_has_rows_with_provenance(page, server, tmp_path):
-    open_view(page, server)
+def _download_csv(page, tmp_path):
     with page.expect_download() as dl:
         page.click("#dl-csv")
     download = dl.value
-    assert download.suggested_filename.startswith("xborder_US_MX_CBP-SWB_counts_")
-    assert download.suggested_filename.endswith(".csv")
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+        return download.suggested_filename, list(csv.DictReader(f))
+
+
+def test_download_csv_has_rows_with_provenance(page, server, tmp_path):
+    open_view(page, server)
+    name, rows = _download_csv(page, tmp_path)
+    assert name.startswith("xborder_US_MX_CBP-SWB_counts_") and name.endswith(".csv")
     assert rows
     for col in ("series_id", "geo", "date", "value", "source_id", "snapshot_md5", "transform"):
         assert col in rows[0], col
@@ -206,29 +289,134 @@ def test_download_csv_has_rows_with_provenance(page, server, tmp_path):
     page.errors.assert_none()
 
 
-def test_zoom_sync_follows_across_panels(page, server):
+def _drag_zoom(page, panel, x0, x1):
+    page.evaluate(f"() => Plotly.relayout(({JS_GD})({json.dumps(fig_id(panel))}), "
+                  f"{{'xaxis.range': [{json.dumps(x0)}, {json.dumps(x1)}]}})")
+
+
+def test_zoom_sync_follows_across_panels_and_goes_to_the_url(page, server):
     open_view(page, server)
-    page.evaluate(f"() => Plotly.relayout(({JS_GD})('fig-deaths'), {{'xaxis.range': ['2019-01-01', '2021-06-01']}})")
-    for graph in ("fig-homicides", "fig-seizures"):
+    _drag_zoom(page, "deaths", "2019-01-01", "2021-06-01")
+    for panel in ("homicides", "seizures"):
         page.wait_for_function(
-            f"() => String(({JS_GD})('{graph}')._fullLayout.xaxis.range[0]).startsWith('2019-01-01')")
-        rng = summary(page, graph)["range"]
-        assert rng[0].startswith("2019-01-01") and rng[1].startswith("2021-06-01"), (graph, rng)
+            f"() => String(({JS_GD})({json.dumps(fig_id(panel))})._fullLayout.xaxis.range[0]).startsWith('2019-01-01')")
+        rng = summary(page, panel)["range"]
+        assert rng[0].startswith("2019-01-01") and rng[1].startswith("2021-06-01"), (panel, rng)
+    wait_url(page, x0="2019-01-01", x1="2021-06-01")
+    assert "x0=2019-01-01" in page.locator("#permalink").get_attribute("href")
+    # the zoom survives a control change (the callback keeps the zoom store)
+    page.locator("#transform label", has_text="Index = 100 at").click()
+    page.wait_for_function(f"() => ({JS_GD})({json.dumps(fig_id('deaths'))})._fullLayout.yaxis.title.text.startsWith('index')")
+    wait_url(page, transform="index", x0="2019-01-01", x1="2021-06-01")
+    assert summary(page, "seizures")["range"][0].startswith("2019-01-01")
+    # and a shared zoomed link opens zoomed
+    page.goto(page.url)
+    page.wait_for_function(JS_READY, arg=list(DEFAULT_PANELS))
+    for panel in DEFAULT_PANELS:
+        assert summary(page, panel)["range"][0].startswith("2019-01-01"), panel
+    page.errors.assert_none()
+
+
+def test_zoom_on_any_chart_moves_the_others_and_the_url(page, server):
+    """Zooming the third chart works like zooming the first: the others follow, the URL keeps it."""
+    open_view(page, server)
+    _drag_zoom(page, "seizures", "2020-01-01", "2022-12-01")
+    for panel in ("deaths", "homicides"):
+        page.wait_for_function(
+            f"() => String(({JS_GD})({json.dumps(fig_id(panel))})._fullLayout.xaxis.range[0]).startsWith('2020-01-01')")
+    wait_url(page, x0="2020-01-01", x1="2022-12-01")
+    page.errors.assert_none()
+
+
+def test_csv_download_after_a_zoom_covers_only_the_zoomed_range(page, server, tmp_path):
+    open_view(page, server)
+    _drag_zoom(page, "deaths", "2019-01-01", "2021-06-01")
+    wait_url(page, x0="2019-01-01", x1="2021-06-01")
+    name, rows = _download_csv(page, tmp_path)
+    assert "_2019-01_2021-06_" in name
+    dates = {r["date"] for r in rows}
+    assert min(dates) == "2019-01-01" and max(dates) == "2021-06-01"
+    assert {r["panel"] for r in rows} == set(DEFAULT_PANELS)
+    hit = [r for r in rows if r["series_id"] == "cdc_vsrr_overdose.all_drugs" and r["date"] == "2020-12-01"]
+    assert len(hit) == 1 and float(hit[0]["value"]) == 92478
     page.errors.assert_none()
 
 
 def test_click_milestone_highlights_on_all_charts(page, server):
+    from dashboard import store
+
+    number = store.milestone_numbers()["security-dialogue"]
     views = open_view(page, server)
     assert not any(s["color"] == HIGHLIGHT for v in views.values() for s in v["shapes"])
-    page.locator("#ms-list button", has_text="2021-10-08").click()
-    for graph in GRAPHS:
+    page.locator("#ms-list button", has_text="8 Oct 2021").click()
+    for panel in DEFAULT_PANELS:
         page.wait_for_function(
-            f"() => ({JS_GD})('{graph}')._fullLayout.shapes.some(s => s.line.color === '{HIGHLIGHT}')")
-        shapes = summary(page, graph)["shapes"]
+            f"() => ({JS_GD})({json.dumps(fig_id(panel))})._fullLayout.shapes.some(s => s.line.color === '{HIGHLIGHT}')")
+        shapes = summary(page, panel)["shapes"]
         red = [s for s in shapes if s["color"] == HIGHLIGHT]
-        assert len(red) == 1 and red[0]["x0"].startswith("2021-10-08"), (graph, red)
-    page.wait_for_function("() => location.search.includes('hl=security-dialogue')")
-    assert page.locator("#ms-list button.active").inner_text() == "2021-10-08"
+        assert len(red) == 1 and red[0]["x0"].startswith("2021-10-08"), (panel, red)
+    wait_url(page, hl="security-dialogue")
+    assert page.locator("#ms-list button.active").inner_text() == "8 Oct 2021"
+    # the key's number is the number on the charts
+    item = page.locator("#ms-list li", has=page.locator("button.active"))
+    assert item.locator(".ms-num").inner_text() == str(number)
+    page.errors.assert_none()
+
+
+def test_html_lang_skip_link_and_nav_carry_the_language(page, server):
+    open_view(page, server)
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    skip = page.locator("a.skip-link")
+    assert skip.get_attribute("href") == "#charts" and page.locator("#charts").count() == 1
+    hrefs = page.evaluate("() => [...document.querySelectorAll('nav a')].map(a => a.getAttribute('href'))")
+    assert hrefs and all(h.endswith("?lang=en") for h in hrefs), hrefs
+    page.goto(server + "/?lang=es")
+    page.wait_for_function(JS_READY, arg=list(DEFAULT_PANELS))
+    assert page.evaluate("() => document.documentElement.lang") == "es"
+    hrefs = page.evaluate("() => [...document.querySelectorAll('nav a')].map(a => a.getAttribute('href'))")
+    assert all(h.endswith("?lang=es") for h in hrefs), hrefs
+    page.errors.assert_none()
+
+
+def test_spanish_url_renders_spanish_controls_charts_and_numbers(page, server):
+    from dashboard import i18n
+
+    es = i18n.catalog("es")
+    views = open_view(page, server, "/?lang=es")
+    assert page.locator("#controls-drawer summary").first.inner_text().strip() == es["controls.summary"]
+    assert page.locator("#transform").inner_text().count(es["transform.per100k.control"]) == 1
+    assert page.locator("#dl-csv").inner_text() == es["download.csv"]
+    assert es["controls.panels"] in page.locator(".controls").inner_text()
+    assert plain(views["deaths"]["title"]) == "Muertes por sobredosis de drogas en EE. UU. Estados Unidos"
+    assert views["deaths"]["ytitle"] == "muertes, 12 meses hasta"
+    assert data_lines(views["deaths"]) == {"Todas las sobredosis", "Opioides sintéticos (fentanilo, T40.4)"}
+    notes = page.locator(css(type="notes", panel="deaths")).inner_text()
+    assert es["note.overlapping"] in notes
+    assert "Todas las sobredosis: de 47,523 (12 meses hasta ene 2015)" in notes  # es-MX keeps 47,523
+    page.errors.assert_none()
+
+
+def test_language_switch_keeps_the_view(page, server):
+    open_view(page, server, "/?us_geo=US-AZ&start=2016-01-01")
+    wait_url(page, us_geo="US-AZ", start="2016-01-01")
+    # a control changed after the page loaded is kept too
+    page.locator("#transform label", has_text="Index = 100 at").click()
+    wait_url(page, transform="index")
+    page.click("a.lang-switch")
+    page.wait_for_function("() => document.documentElement.lang === 'es'")
+    page.wait_for_function(JS_READY, arg=list(DEFAULT_PANELS))
+    assert {k: query(page).get(k) for k in ("lang", "us_geo", "start", "transform")} == \
+        {"lang": "es", "us_geo": "US-AZ", "start": "2016-01-01", "transform": "index"}, page.url
+    assert "Arizona" in summary(page, "deaths")["title"] and summary(page, "deaths")["title"].startswith("Muertes")
+    assert page.locator("#transform input[value=index]").is_checked()
+    # and back to English, still the same view
+    page.click("a.lang-switch")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    page.wait_for_function(JS_READY, arg=list(DEFAULT_PANELS))
+    q = query(page)
+    assert (q.get("us_geo"), q.get("start"), q.get("transform")) == ("US-AZ", "2016-01-01", "index"), page.url
+    assert q.get("lang", "en") == "en"
+    assert plain(summary(page, "deaths")["title"]).startswith("US drug-overdose deaths")
     page.errors.assert_none()
 
 
@@ -290,24 +478,30 @@ def test_full_page_screenshot_is_not_blank(page, server):
     page.errors.assert_none()
 
 
-PLOTLY_SCRIPTS = "[...document.scripts].map(s => s.src.split('/').pop().split('?')[0]).filter(s => s.includes('plotly'))"
+PLOTLY_SCRIPTS = "() => [...document.scripts].map(s => s.src.split('/').pop().split('?')[0]).filter(s => s.includes('plotly'))"
 
 
 def test_maps_page_draws_both_choropleths_from_shipped_geojson(page, server):
     page.goto(server + "/maps?year=2021&mx_source=sesnsp")
-    page.wait_for_function("document.querySelectorAll('#map-us .js-plotly-plot, #map-mx .js-plotly-plot').length === 2"
+    # predicates as functions: the app's Content-Security-Policy forbids evaluating strings
+    page.wait_for_function("() => document.querySelectorAll('#map-us .js-plotly-plot, #map-mx .js-plotly-plot').length === 2"
                            " && [...document.querySelectorAll('.js-plotly-plot')].every(g => g._fullData && "
                            "g._fullData.length && g._fullData[0].type === 'choroplethmap')")
-    counts = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullData[0].locations.length)")
+    counts = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullData[0].locations.length)")
     assert counts[0] >= 50 and counts[1] == 32
     assert "2021" in page.locator("#map-us").inner_text()
-    assert page.evaluate(PLOTLY_SCRIPTS) == ["plotly.min.js"]  # the full bundle: it has the map traces
+    full = [x for x in page.evaluate(PLOTLY_SCRIPTS) if "locale" not in x]
+    assert full == ["plotly.min.js"]  # the full bundle: it has the map traces
     page.errors.assert_none()
 
 
 def test_timeline_loads_only_the_basic_plotly_bundle(page, server):
+    from dashboard.app import PLOTLY_BASIC, PLOTLY_LOCALE_ES
+
     open_view(page, server)
-    assert page.evaluate(PLOTLY_SCRIPTS) == ["plotly-basic-4.1.1.min.js"]
+    # the basic bundle and its small Spanish locale (the language switch needs no reload of plotly)
+    assert sorted(page.evaluate(PLOTLY_SCRIPTS)) == sorted([PLOTLY_BASIC, PLOTLY_LOCALE_ES])
+    assert PLOTLY_BASIC == "plotly-basic-4.1.1.min.js"
     page.errors.assert_none()
 
 
@@ -315,7 +509,7 @@ def test_revisions_page_draws_one_line_per_vintage_and_the_table(page, server):
     page.goto(server + "/revisions?series=all_drugs&geo=US")
     page.wait_for_function(f"""() => {{ const g = ({JS_GD})('rev-figure');
         return g && g._fullData && g._fullData.filter(t => t.name.startsWith('as of ') && t.y && t.y.length).length >= 2; }}""")
-    traces = summary(page, "rev-figure")["traces"]
+    traces = page.evaluate(JS_SUMMARY, "rev-figure")["traces"]
     vintages = {t["name"]: t["n"] for t in traces if t["name"].startswith("as of ")}
     assert len(vintages) >= 2 and all(n > 0 for n in vintages.values()), vintages
     assert {"as of 2019-04-24", "as of 2026-06-27"} <= set(vintages)
@@ -330,9 +524,9 @@ def test_revisions_page_draws_one_line_per_vintage_and_the_table(page, server):
 
 def test_impact_page_shows_fit_counterfactual_results_and_caveats(page, server):
     page.goto(server + "/impact?series=fentanyl_lbs&geo=CBP-SWB&milestone=security-dialogue&window=12")
-    page.wait_for_function("(() => { const g = document.querySelector('#imp-figure .js-plotly-plot');"
-                           " return g && g._fullData && g._fullData.length >= 4; })()")
-    names = page.evaluate("document.querySelector('#imp-figure .js-plotly-plot')._fullData.map(t => t.name)")
+    page.wait_for_function("() => { const g = document.querySelector('#imp-figure .js-plotly-plot');"
+                           " return g && g._fullData && g._fullData.length >= 4; }")
+    names = page.evaluate("() => document.querySelector('#imp-figure .js-plotly-plot')._fullData.map(t => t.name)")
     assert {"Fitted before", "Fitted after", "Counterfactual (pre-trend extended)"} <= set(names)
     table = page.locator("#imp-table").inner_text()
     assert "Level change at the milestone" in table and "Placebo" in table
@@ -341,8 +535,8 @@ def test_impact_page_shows_fit_counterfactual_results_and_caveats(page, server):
     assert "milestone=security-dialogue" in page.url
     page.locator("#imp-milestone").click()
     page.locator(".dash-dropdown-option", has_text="Cienfuegos").first.click()
-    page.wait_for_function("window.location.search.includes('milestone=cienfuegos-arrest')")
-    page.wait_for_function("document.querySelector('#imp-figure').innerText.includes('Cienfuegos')")
-    page.wait_for_function("(() => { const g = document.querySelector('#xc-figure .js-plotly-plot');"
-                           " return g && g._fullData && g._fullData.length === 1 && g._fullData[0].x.length === 49; })()")
+    page.wait_for_function("() => window.location.search.includes('milestone=cienfuegos-arrest')")
+    page.wait_for_function("() => document.querySelector('#imp-figure').innerText.includes('Cienfuegos')")
+    page.wait_for_function("() => { const g = document.querySelector('#xc-figure .js-plotly-plot');"
+                           " return g && g._fullData && g._fullData.length === 1 && g._fullData[0].x.length === 49; }")
     page.errors.assert_none()
