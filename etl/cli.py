@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import textwrap
 
-from etl import heal, pipeline, store
+from etl import heal, paths, pipeline, store
 from etl.errors import LockHeld
 from etl.metadata import MetadataError
 from etl.vocabulary import VocabularyError
@@ -44,6 +46,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+PRERENDER_ENV = "XBORDER_PRERENDER"
+
+
+def prerender_dashboard() -> None:
+    """Render the dashboard's default views into its shared figure cache, so the first reader
+    after a refresh gets them at once. A separate process: the ETL never imports the dashboard,
+    and a failure here never fails the refresh. ``XBORDER_PRERENDER=0`` turns it off."""
+    if os.environ.get(PRERENDER_ENV, "1") == "0":
+        return
+    try:
+        done = subprocess.run([sys.executable, "-m", "dashboard.cache", "prerender"], capture_output=True, text=True,
+                              timeout=300, cwd=paths.REPO_ROOT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"warning: could not pre-render the dashboard's default views: {exc}", file=sys.stderr)
+        return
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"warning: pre-rendering the dashboard's default views failed: {tail}", file=sys.stderr)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     sources = args.sources or None
     if args.missing_only:  # missing, or damaged: a table that does not match the catalog is rebuilt
@@ -67,6 +89,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     code = pipeline.exit_code(results)
     label = {0: "all fresh", 1: "partial (some sources kept older data)", 2: "failed"}[code]
     print(f"done: {label}", file=sys.stderr)
+    if code != pipeline.EXIT_FAILED:
+        prerender_dashboard()
     return code
 
 

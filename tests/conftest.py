@@ -25,6 +25,10 @@ REPO_DATA = REPO / "data"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "data_sources(*ids): raw snapshots the data_dir fixture copies")
+    # ETL runs in tests do not pre-render the dashboard (tests/dashboard/test_cache.py tests that).
+    import os
+
+    os.environ.setdefault("XBORDER_PRERENDER", "0")
 
 
 def make_data_dir(root: Path, sources=()) -> Path:
