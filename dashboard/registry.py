@@ -306,7 +306,7 @@ def _series(s: SeriesMeta, meta: SourceMeta, panel: PanelSpec, n_in_panel: int) 
     if not COLOR_RE.match(color):
         raise RegistryError(f"{where}: field 'color' {color!r} must be #rrggbb")
     unit = vocabulary.units()[s.unit]
-    per_100k = d.get("per_100k", unit.count)
+    per_100k = d.get("per_100k", unit.count and unit.per_capita)
     if per_100k and not unit.count:
         raise RegistryError(f"{where}: field 'per_100k' is true but unit {s.unit!r} is not a count")
     label, label_es = _default_label(panel, facets, s)

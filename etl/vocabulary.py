@@ -23,6 +23,7 @@ class Term:
     label_es: str
     count: bool = False              # units: a count (never negative; may be summed and divided by population)
     rate: bool = False               # units: already a rate or score (no per-100k)
+    per_capita: bool = True          # units: a count a rate per resident makes sense of (not pounds seized)
     periods_per_year: int = 0        # frequencies
     overlapping: bool = False        # frequencies: 12-month-ending sums
     style: str = ""                  # flags: how points with the flag are drawn

@@ -11,9 +11,10 @@ function xborderRange(rd) {
 window.xborderSyncZoom = function (cbctx, current) {
     const nu = window.dash_clientside.no_update;
     if (!cbctx || !cbctx.triggered || !cbctx.triggered.length) { return nu; }
-    const trig = cbctx.triggered[0];
+    // A batch may start with another chart's {autosize: true}: take the first x-range change.
+    const trig = cbctx.triggered.find(function (t) { return xborderRange(t.value) !== null; });
+    if (!trig) { return nu; }
     const range = xborderRange(trig.value);
-    if (range === null) { return nu; }
     let source = null;
     try { source = JSON.parse(trig.prop_id.split('.relayoutData')[0]); } catch (e) { return nu; }
     const update = range.x0 ? {'xaxis.range': [range.x0, range.x1]} : {'xaxis.autorange': true};

@@ -399,6 +399,12 @@ def panel_data(is_open, query):
     return data_table(views.clip_to_zoom([views.build_panel(registry().panels[key], s)], s)[0])
 
 
+@callback(Output({"type": "ms-pick", "id": ALL}, "className"), Input("hl", "value"), prevent_initial_call=True)
+def mark_highlighted(hl):
+    """The key marks the highlighted milestone (its buttons are drawn once, with the page)."""
+    return ["ms-date" + (" active" if o["id"]["id"] == hl else "") for o in ctx.outputs_list]
+
+
 @callback(Output("hl", "value"), Input({"type": "ms-pick", "id": ALL}, "n_clicks"), prevent_initial_call=True)
 def pick_milestone(clicks):
     if not ctx.triggered_id or not any(c for c in clicks if isinstance(c, int)):
