@@ -33,6 +33,7 @@ class Line:
     dash: str = "solid"  # "dot" for predicted values
     hover_unit: str = ""
     period_prefix: str = ""  # "12 months ending " for CDC's rolling sums
+    markers: bool = False  # sparse or irregular dates (editions, list copies): each value is a dot
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,15 @@ def line_traces(line: Line, text: FigureText = DEFAULT_TEXT) -> list[dict]:
     solid, dashed = _segments(frame)
     if len(solid):
         traces.append({
-            "type": "scatter", "x": solid["date"], "y": solid["value"], "mode": "lines", "name": line.name,
+            "type": "scatter", "x": solid["date"], "y": solid["value"], "mode": "lines+markers" if line.markers else "lines",
+            "name": line.name,
             "legendgroup": line.name, "line": {"color": line.color, "width": 2, "dash": line.dash},
             "hovertemplate": _hover(line),
         })
     if len(dashed):
         flag = dashed["flag"].dropna().iloc[-1] if dashed["flag"].notna().any() else "provisional"
         traces.append({
-            "type": "scatter", "x": dashed["date"], "y": dashed["value"], "mode": "lines",
+            "type": "scatter", "x": dashed["date"], "y": dashed["value"], "mode": "lines+markers" if line.markers else "lines",
             "name": f"{line.name} ({text.flag(flag)})", "legendgroup": line.name, "showlegend": not len(solid),
             "line": {"color": line.color, "width": 2, "dash": "dash" if line.dash == "solid" else "dashdot"},
             "hovertemplate": _hover(line, f" <i>({text.flag(flag)})</i>"),

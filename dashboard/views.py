@@ -139,7 +139,8 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     freq = vocabulary.frequencies()[s.frequency]
     prefix = t("period.12m_ending", lang) if freq.overlapping else \
         t("period.half_year", lang) if freq.periods_per_year == 2 else ""
-    panel.lines.append(Line(name, frame, color or s.color, s.dash, hover_unit=unit_label, period_prefix=prefix))
+    panel.lines.append(Line(name, frame, color or s.color, s.dash, hover_unit=unit_label, period_prefix=prefix,
+                            markers=freq.periods_per_year <= 2))
     transform_text = t(TRANSFORM_KEYS[transform], "en") + (f", {state.rolling}-month mean" if "unsmoothed" in frame else "")
     panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text))
     if s.source_id not in panel.sources:
