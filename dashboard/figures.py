@@ -263,6 +263,18 @@ def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], text: Figure
     }
 
 
+def milestone_key(milestones: pd.DataFrame, numbers: dict[str, int], lang: str, per_line: int = 3) -> str:
+    """The numbered milestone key as figure text (<br>-separated lines), for exported images:
+    an image that leaves the page keeps what its numbers mean."""
+    if milestones.empty:
+        return ""
+    title_col = "title_es" if lang == "es" and "title_es" in milestones else "title_en"
+    items = [f"{numbers.get(m, '')} {pd.Timestamp(d):%Y-%m} {textwrap.shorten(str(t), 44, placeholder='…')}"
+             for m, d, t in sorted(zip(milestones["id"], milestones["date"], milestones[title_col]),
+                                   key=lambda r: (numbers.get(r[0], 0), r[0]))]
+    return "<br>".join(" · ".join(items[i:i + per_line]) for i in range(0, len(items), per_line))
+
+
 def timeline_spec(
     lines: list[Line],
     milestones: pd.DataFrame,
@@ -307,7 +319,7 @@ def timeline_spec(
         # The source is the title's subtitle: in the figure itself, so an exported image still says
         # where the numbers come from, and never in the way of the legend.
         "title": {"text": shown_title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True,
-                  "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10},
+                  "yref": "container", "y": 0.97, "yanchor": "top",
                   "subtitle": {"text": source_note, "font": {"size": 10, "color": "#666"}}},
         "font": {"family": FONT, "size": 12, "color": "#222"},
         "separators": text.separators,
@@ -327,6 +339,8 @@ def timeline_spec(
         "shapes": shapes,
         "annotations": annotations,
         "uirevision": "timeline",
+        # Read by the page's PNG/SVG buttons (assets/sync.js), which add it under the exported chart.
+        "meta": {"milestone_key": milestone_key(milestones, numbers or milestone_numbers(milestones), lang)},
     }
     return {"data": data, "layout": layout}
 

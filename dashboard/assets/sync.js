@@ -72,11 +72,12 @@ document.addEventListener('click', function (ev) {
         embed.setAttribute('data-code', code);
         return;
     }
-    const svg = ev.target.closest('[data-svg]');
-    if (svg) {
-        const box = svg.closest('.panel');
+    const img = ev.target.closest('[data-svg], [data-png]');
+    if (img) {
+        const box = img.closest('.panel');
         const gd = box && box.querySelector('.js-plotly-plot');
-        if (gd && window.Plotly) { window.Plotly.downloadImage(gd, {format: 'svg', filename: 'xborder-' + svg.getAttribute('data-svg')}); }
+        if (gd && window.Plotly) { xborderExport(gd, img.hasAttribute('data-svg') ? 'svg' : 'png',
+                                                 img.getAttribute('data-svg') || img.getAttribute('data-png')); }
     }
 });
 
@@ -95,6 +96,31 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         }
     }
 });
+
+// An exported chart carries its title, source (the subtitle) and, added here, the milestone key
+// (layout.meta.milestone_key), so the image still says what its numbered markers are.
+function xborderExport(gd, format, key) {
+    const meta = (gd.layout && gd.layout.meta) || {};
+    const text = meta.milestone_key || '';
+    const lines = text ? text.split('<br>').length : 0;
+    const extra = lines ? 15 * lines + 24 : 0;
+    const full = gd._fullLayout;
+    const layout = Object.assign({}, gd.layout, {
+        width: full.width, height: full.height + extra,
+        margin: Object.assign({}, full.margin, {b: full.margin.b + extra}),
+        annotations: (gd.layout.annotations || []).concat(text ? [{
+            // under the axis' tick labels; the legend keeps its place at the bottom
+            text: text, xref: 'paper', yref: 'paper', x: 0, y: 0, yshift: -30, xanchor: 'left',
+            yanchor: 'top', align: 'left', showarrow: false, font: {size: 10, color: '#444'}}] : [])
+    });
+    window.Plotly.toImage({data: gd.data, layout: layout}, {format: format, width: full.width, height: full.height + extra,
+                                                           scale: format === 'png' ? 2 : 1})
+        .then(function (url) {
+            const a = document.createElement('a');
+            a.href = url; a.download = 'xborder-' + key + '.' + format;
+            document.body.appendChild(a); a.click(); a.remove();
+        });
+}
 
 // On a phone the controls drawer starts closed, so the charts come first.
 (function () {

@@ -270,6 +270,8 @@ def panel_box(spec: PanelSpec, s: ViewState, v: dict) -> html.Div:
         html.Div([
             html.Button(t("embed.copy", lang), id={"type": "embed-btn", "panel": k}, className="btn btn-small",
                         **{"data-embed": k}),
+            html.Button("PNG", id={"type": "png-btn", "panel": k}, className="btn btn-small",
+                        title=t("panel.png", lang), **{"data-png": k}),
             html.Button("SVG", id={"type": "svg-btn", "panel": k}, className="btn btn-small",
                         title=t("panel.svg", lang), **{"data-svg": k}),
         ], className="panel-tools"),
