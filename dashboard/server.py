@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from dashboard import payload
+
 log = logging.getLogger(__name__)
 
 # Environment variables an operator sets (documented in the README's serving section).
@@ -122,6 +124,17 @@ def harden(app) -> None:
         n = flask.request.content_length
         if n is not None and n > limit:
             raise RequestEntityTooLarge()
+
+    @server.before_request
+    def _check_callback_shape():
+        # A forged callback body would make Dash itself raise (a 500): answer 400 with the reason.
+        req = flask.request
+        if req.method != "POST" or not req.path.endswith("/_dash-update-component"):
+            return None
+        reason = payload.problem(req.get_json(silent=True), app.callback_map)
+        if reason:
+            return flask.jsonify({"error": "malformed callback request", "reason": reason}), 400
+        return None
 
     @server.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc):
