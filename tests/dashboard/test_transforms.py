@@ -7,6 +7,12 @@ import pandas as pd
 import pytest
 
 from dashboard import transforms
+from dashboard.views import word
+
+
+def en(code) -> str:
+    """A transform's (catalog key, params) code as the English page words it."""
+    return word(code, "en")
 
 
 def synthetic(dates, values, flag=None):
@@ -27,13 +33,14 @@ def test_apply_per100k_label_and_no_population_note():
     synthetic_df = synthetic(["2020-01-01", "2020-02-01"], [100, 200])
     r = transforms.apply(synthetic_df, transform="per100k", frequency="monthly", unit="deaths",
                          population=pd.Series({2020: 1e6}))
-    assert r.frame["value"].tolist() == pytest.approx([10.0, 20.0])
+    # Monthly rates are annualised (x 12), so they read like the yearly rates readers know.
+    assert r.frame["value"].tolist() == pytest.approx([120.0, 240.0])
     assert r.frame["raw"].tolist() == [100, 200]
-    assert r.label == "per 100k residents, per month"
+    assert en(r.label) == "per 100k residents per year (annualised)"
     r = transforms.apply(synthetic_df, transform="per100k", frequency="monthly", unit="deaths",
                          population=pd.Series(dtype=float))
     assert r.frame["value"].isna().all()
-    assert "population" in r.note.lower()
+    assert "population" in en(r.note).lower()
 
 
 def test_index_is_100_at_first_positive_on_or_after_date():
@@ -44,7 +51,7 @@ def test_index_is_100_at_first_positive_on_or_after_date():
     r = transforms.apply(synthetic_df, transform="index", frequency="monthly", unit="lbs",
                          index_at=pd.Timestamp("2019-01-15"))
     assert r.frame.loc[r.frame["date"] == "2019-02-01", "value"].item() == 100.0
-    assert r.label == "index, Feb 2019 = 100"
+    assert en(r.label) == "index, Feb 2019 = 100"
 
 
 def test_index_with_no_base_is_empty_with_note():
@@ -80,8 +87,8 @@ def test_rolling_mean_keeps_raw_as_unsmoothed():
     assert r.frame["unsmoothed"].tolist() == [3, 6, 9, 12, 15]
     assert r.frame["value"].iloc[:2].isna().all()
     assert r.frame["value"].iloc[2:].tolist() == pytest.approx([6.0, 9.0, 12.0])
-    assert r.label == "events (3-month mean)"
-    assert r.note == ""
+    assert en(r.label) == "seizure events (3-month mean)"
+    assert r.note is None
 
 
 def test_twelve_month_ending_series_refuses_rolling_with_note():
@@ -89,8 +96,25 @@ def test_twelve_month_ending_series_refuses_rolling_with_note():
     r = transforms.apply(synthetic_df, transform="counts", frequency="monthly_12m_ending", unit="deaths", rolling=6)
     assert "unsmoothed" not in r.frame
     assert r.frame["value"].tolist() == [3, 6, 9, 12, 15]
-    assert "12-month" in r.note
-    assert r.label == "deaths, 12 months ending"
+    assert "12-month" in en(r.note)
+    assert en(r.label) == "deaths, 12 months ending"
+
+
+def test_half_yearly_rolling_counts_periods_not_months():
+    """A 12-month mean of half-yearly values averages 2 of them; a 3-month one cannot be taken."""
+    synthetic_df = synthetic(["2020-01-01", "2020-07-01", "2021-01-01", "2021-07-01"], [10, 20, 30, 40])
+    r = transforms.apply(synthetic_df, transform="counts", frequency="half_yearly", unit="reports", rolling=12)
+    assert r.frame["value"].tolist()[1:] == pytest.approx([15.0, 25.0, 35.0])
+    r = transforms.apply(synthetic_df, transform="counts", frequency="half_yearly", unit="reports", rolling=3)
+    assert r.frame["value"].tolist() == [10, 20, 30, 40]
+    assert "half-yearly" in en(r.note)
+
+
+def test_half_yearly_rate_is_annualised():
+    synthetic_df = synthetic(["2020-01-01", "2020-07-01"], [50, 70])
+    r = transforms.apply(synthetic_df, transform="per100k", frequency="half_yearly", unit="reports",
+                         population=pd.Series({2020: 1e6}))
+    assert r.frame["value"].tolist() == pytest.approx([10.0, 14.0])
 
 
 def test_apply_sorts_by_date_and_keeps_flag():
