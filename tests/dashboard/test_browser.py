@@ -486,7 +486,7 @@ def test_maps_page_draws_both_choropleths_from_shipped_geojson(page, server):
     # predicates as functions: the app's Content-Security-Policy forbids evaluating strings
     page.wait_for_function("() => document.querySelectorAll('#map-us .js-plotly-plot, #map-mx .js-plotly-plot').length === 2"
                            " && [...document.querySelectorAll('.js-plotly-plot')].every(g => g._fullData && "
-                           "g._fullData.length && g._fullData[0].type === 'choroplethmap')")
+                           "g._fullData.length && g._fullData[0].type === 'choropleth')")
     counts = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullData[0].locations.length)")
     assert counts[0] >= 50 and counts[1] == 32
     assert "2021" in page.locator("#map-us").inner_text()
@@ -527,7 +527,7 @@ def test_impact_page_shows_fit_counterfactual_results_and_caveats(page, server):
     page.wait_for_function("() => { const g = document.querySelector('#imp-figure .js-plotly-plot');"
                            " return g && g._fullData && g._fullData.length >= 4; }")
     names = page.evaluate("() => document.querySelector('#imp-figure .js-plotly-plot')._fullData.map(t => t.name)")
-    assert {"Fitted before", "Fitted after", "Counterfactual (pre-trend extended)"} <= set(names)
+    assert {"Fitted before", "Fitted after", "Counterfactual: the model without the step"} <= set(names)
     table = page.locator("#imp-table").inner_text()
     assert "Level change at the milestone" in table and "Placebo" in table
     assert "not proof" in page.locator("#imp-caveats").inner_text()
