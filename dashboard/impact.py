@@ -207,7 +207,10 @@ def run(series_id: str, geo: str, milestone_id: str, window: int = 12, gap: int 
 @lru_cache(maxsize=32)
 def _run(series_id: str, geo: str, milestone_id: str, window: int, gap: int, _data: int, _ms: int) -> ImpactResult:
     ms = store.milestones()
-    when = pd.Timestamp(ms.loc[ms["id"] == milestone_id, "date"].iloc[0])
+    match = ms.loc[ms["id"] == milestone_id, "date"]
+    if match.empty:  # a clear error the page can word, not an IndexError (a 500) on a forged id
+        raise ValueError(f"unknown milestone {str(milestone_id)[:40]!r} (data/milestones/milestones.csv)")
+    when = pd.Timestamp(match.iloc[0])
     y, frequency = load_series(series_id, geo)
     if y.empty:
         raise AnalysisError("no_data", f"{series_id} has no data for {geo}")

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import dash
 import flask
 from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import components, impact, store
 from dashboard.analysis import AnalysisError
@@ -77,6 +78,19 @@ def parse(query: dict) -> tuple[dict, list[str]]:
         geo = fallback
     out["geo"] = geo
     return out, notes
+
+
+def _str_in(value, options) -> bool:
+    """A callback payload can be forged with any JSON (list, dict, number, bool): only a string
+    among the offered choices is used, so a membership test never raises (unhashable) a 500."""
+    return isinstance(value, str) and value in options
+
+
+def _checked(values: dict, lang) -> tuple[dict, list[str]]:
+    """Callback values -> the selection ``parse`` makes of the same URL parameters: defaults for
+    the bad ones, with their notices, and ``lang``. ``parse`` compares each value's text with the
+    choices, so a list, dict or bool is never one (and a window of 12 is "12")."""
+    return parse({**values, **({"lang": lang} if _str_in(lang, LANGS) else {})})
 
 
 def _series_options(lang: str) -> list[dict]:
@@ -161,9 +175,14 @@ def discrepancy_section(lang: str) -> list:
 @callback(Output("imp-geo", "options"), Output("imp-geo", "value"), Input("imp-series", "value"),
           State("imp-geo", "value"), State("imp-lang", "data"))
 def geo_options(series_id, geo, lang):
+    # A forged payload can carry any JSON here (a list, a number): only an offered series id is
+    # looked up, so a bad one leaves the list as it is instead of costing a 500.
+    if not _str_in(series_id, impact.series_choices()):
+        raise PreventUpdate
+    lang = lang if _str_in(lang, LANGS) else DEFAULT_LANG
     options = [{"label": n, "value": c} for c, n in impact.geo_options(series_id, lang)]
     valid = {o["value"] for o in options}
-    return options, geo if geo in valid else impact.default_geo(series_id)
+    return options, geo if _str_in(geo, valid) else impact.default_geo(series_id)
 
 
 def _table(frame, lang: str, tid: str) -> dash_table.DataTable:
@@ -193,24 +212,27 @@ def _synth_block(result, lang: str):
           Input("imp-window", "value"), Input("imp-gap", "value"), Input("xc-x", "value"), Input("xc-y", "value"),
           State("imp-lang", "data"))
 def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
-    params = {"series": series_id, "geo": geo, "milestone": milestone, "window": window, "gap": gap,
-              "x": x_id, "y": y_id}
-    if lang != DEFAULT_LANG:
-        params["lang"] = lang
-    query = "?" + urlencode(params)
+    # The controls' values are checked as the URL's are (a forged payload can send a list, a
+    # number or an unknown id): a bad one falls back to its default with a notice, never a 500.
+    sel, notes = _checked({"series": series_id, "geo": geo, "milestone": milestone, "window": window, "gap": gap,
+                           "x": x_id, "y": y_id}, lang)
+    lang = sel.pop("lang")
+    query = "?" + urlencode({**sel, **({"lang": lang} if lang != DEFAULT_LANG else {})})
+    series_id, geo = sel["series"], sel["geo"]
+    notice = components.notices(notes, "warning", lang) if notes else None
     source_id = impact.series_choices()[series_id].source_id
     prov = components.provenance_line([source_id], lang)
     try:
-        result = impact.run(series_id, geo, milestone, int(window), int(gap))
+        result = impact.run(series_id, geo, sel["milestone"], int(sel["window"]), int(sel["gap"]))
     except (AnalysisError, ValueError) as exc:  # e.g. milestone outside the series' dates, too few points
         msg = t("impact.error.cannot_analyse", lang, detail=impact.error_text(exc, lang))
         empty = {"data": [], "layout": {"height": 120, "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
-        return msg, empty, None, None, None, None, prov, query
+        return msg, empty, None, None, None, notice, prov, query
     placebo = html.Div([
         html.H4(t("impact.heading.placebo", lang)),
         _graph("imp-placebo-figure", lang, figure=impact.placebo_figure(result, lang)),
     ]) if result.placebo.n_placebos else None
-    caveats = html.Div([html.H4(t("impact.heading.caveats", lang)),
+    caveats = html.Div([notice, html.H4(t("impact.heading.caveats", lang)),
                         html.Ul([html.Li(c) for c in impact.caveats(result, lang)]),
                         html.P(t("impact.caveat.model", lang), className="fig-note")])
     return (impact.verdict_text(result, lang), impact.impact_figure(result, lang),
@@ -221,12 +243,17 @@ def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
 @callback(Output("xc-figure", "figure"), Output("xc-reading", "children"), Output("xc-warnings", "children"),
           Input("xc-x", "value"), Input("xc-y", "value"), State("imp-lang", "data"))
 def update_xcorr(x_id, y_id, lang):
+    # Checked as the URL's x and y are: a forged value falls back to the default with a notice.
+    sel, notes = _checked({"x": x_id, "y": y_id}, lang)
+    x_id, y_id, lang = sel["x"], sel["y"], sel["lang"]
+    notice = components.notices(notes, "warning", lang) if notes else None
     try:
         fig, warnings, reading = impact.xcorr(x_id, impact.default_geo(x_id), y_id, impact.default_geo(y_id), lang)
     except (AnalysisError, ValueError) as exc:
         return {"data": [], "layout": {"height": 120}}, t("impact.xcorr.cannot", lang,
-                                                          detail=impact.error_text(exc, lang)), None
-    return fig, reading, components.notices(warnings, lang=lang)
+                                                          detail=impact.error_text(exc, lang)), notice
+    shown = components.notices(warnings, lang=lang)
+    return fig, reading, html.Div([notice, shown]) if notice else shown
 
 
 components.keep_url_in_step("impact-query")

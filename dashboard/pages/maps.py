@@ -37,6 +37,20 @@ def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
     return {**sel, "year": int(sel["year"])}, notes
 
 
+def _str_in(value, options) -> bool:
+    """A callback payload can be forged with any JSON (list, dict, number): only a string among
+    the offered choices is used, so a membership test never raises (unhashable) a 500."""
+    return isinstance(value, str) and value in options
+
+
+def _year(value) -> int | None:
+    """The Year list sends an int; a link-like string of digits is accepted too. Anything else
+    (a forged list, float, bool) is no year."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in maps.offered_years() else None
+
+
 def _radio(id_: str, legend: str, value: str, options: dict[str, str]) -> html.Fieldset:
     return html.Fieldset([html.Legend(legend), dcc.RadioItems(
         id=id_, value=value, className="radio", options=[{"label": v, "value": k} for k, v in options.items()])],
@@ -125,9 +139,12 @@ def _one_map(key: str, option: str, year: int, lang: str, sort: str):
           Input("map-year", "value"), Input("map-us-drug", "value"), Input("map-mx-source", "value"),
           Input("maps-sort", "data"), State("maps-lang", "data"))
 def update_maps(year, us_drug, mx_source, sort, lang):
-    if year not in maps.offered_years() or us_drug not in maps.US.options or mx_source not in maps.MX.options:
+    # a forged value (a list, a dict) draws nothing rather than failing a lookup with a 500
+    year = _year(year)
+    if year is None or not _str_in(us_drug, maps.US.options) or not _str_in(mx_source, maps.MX.options):
         raise PreventUpdate
-    sort = sort if sort in maps.SORTS else DEFAULTS["sort"]
+    sort = sort if _str_in(sort, maps.SORTS) else DEFAULTS["sort"]
+    lang = lang if _str_in(lang, LANGS) else "en"
     params = {"year": year, "us_drug": us_drug, "mx_source": mx_source}
     if sort != DEFAULTS["sort"]:
         params["sort"] = sort
@@ -141,9 +158,11 @@ def update_maps(year, us_drug, mx_source, sort, lang):
           State("maps-sort", "data"), prevent_initial_call=True)
 def change_sort(clicks, current):
     """A click on a column header sorts both tables by it; a second click reverses the order."""
-    if not ctx.triggered_id or not any(clicks):
-        raise PreventUpdate  # the header buttons were just redrawn, not clicked
-    col = ctx.triggered_id["col"]
+    if not ctx.triggered_id or not isinstance(clicks, list) or not any(clicks):
+        raise PreventUpdate  # the header buttons were just redrawn, not clicked (or a forged payload)
+    col = ctx.triggered_id.get("col") if isinstance(ctx.triggered_id, dict) else None
+    if not _str_in(col, {s.lstrip("-") for s in maps.SORTS}):
+        raise PreventUpdate  # not one of the table's sortable columns
     if current == f"-{col}":
         return col
     if current == col:

@@ -39,6 +39,16 @@ def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
     return sel, notes
 
 
+def _str_in(value, options) -> bool:
+    """A callback payload can be forged with any JSON (list, dict, number): only a string among
+    the offered choices is used, so a membership test never raises (unhashable) a 500."""
+    return isinstance(value, str) and value in options
+
+
+def _lang(lang) -> str:
+    return lang if _str_in(lang, LANGS) else "en"
+
+
 def _geo_options(lang: str) -> list[dict]:
     codes = [c for c, _ in store.geo_options()["us"]]
     first, rest = codes[:1], sorted(codes[1:], key=lambda c: store.geo_name(c, lang))
@@ -108,6 +118,10 @@ def table_component(table: pd.DataFrame, lang: str) -> html.Table:
 
 @callback(Output("rev-series", "options"), Input("rev-geo", "value"), State("revisions-lang", "data"))
 def series_options(geo, lang="en"):
+    # only a geography the page offers is compared with the data's column (a forged list is not)
+    if not _str_in(geo, store.valid_geos()["us"]):
+        raise PreventUpdate
+    lang = _lang(lang)
     counts = revisions.vintage_counts(geo)
 
     def label(key, title):
@@ -120,9 +134,10 @@ def series_options(geo, lang="en"):
 @callback(Output("rev-asof", "value"), Output("rev-asof-date", "date"),
           Input("rev-asof", "value"), Input("rev-asof-date", "date"), prevent_initial_call=True)
 def sync_as_of(vintage, date):
+    # strings only: a forged vintage or date (a dict, a number) must not be sliced or looked up
     if ctx.triggered_id == "rev-asof":
-        return dash.no_update, vintage or dash.no_update
-    date = (date or "")[:10]
+        return dash.no_update, vintage if _str_in(vintage, revisions.vintages()) else dash.no_update
+    date = date[:10] if isinstance(date, str) else ""
     return (date if date in revisions.vintages() else None), dash.no_update
 
 
@@ -131,15 +146,21 @@ def sync_as_of(vintage, date):
           Input("rev-series", "value"), Input("rev-geo", "value"), Input("rev-asof-date", "date"),
           State("revisions-lang", "data"))
 def update(series_key, geo, as_of, lang):
-    if series_key not in revisions.series_keys() or geo not in store.valid_geos()["us"]:
+    if not (_str_in(series_key, revisions.series_keys()) and _str_in(geo, store.valid_geos()["us"])):
         raise PreventUpdate
-    lang = lang if lang in LANGS else "en"
+    lang = _lang(lang)
+    # The date picker sends "YYYY-MM-DD" (maybe with a time) or nothing; anything else (a forged
+    # list, a non-date) falls back to the latest vintage with a notice instead of a 500.
+    bad = []
+    if as_of and not (isinstance(as_of, str) and is_date(as_of[:10])):
+        bad = [t("notice.bad_param", lang, param="as_of", value=str(as_of)[:40], default=defaults()["as_of"])]
+        as_of = None
     as_of = (as_of or defaults()["as_of"])[:10]
     r = revisions.build(series_key, geo, as_of, lang)
     note = components.notices([r.as_of.message], "warning" if r.as_of.vintage is None else "info")
     table = table_component(r.table, lang) if len(r.table) else html.P(t("revisions.table.empty", lang))
     params = {"series": series_key, "geo": geo, "as_of": as_of, **({"lang": lang} if lang != "en" else {})}
-    return r.figure, r.summary, note, components.notices(r.notes, "warning"), table, "?" + urlencode(params)
+    return r.figure, r.summary, note, components.notices(bad + r.notes, "warning"), table, "?" + urlencode(params)
 
 
 components.keep_url_in_step("revisions-query")
