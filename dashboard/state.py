@@ -160,7 +160,23 @@ def _global_parsers(reg: Registry, milestone_ids: set[str]) -> dict:
 
 def param_table(reg: Registry, geos: dict[str, set[str]], milestone_ids: set[str]) -> dict:
     """URL parameter name -> (target, parser); target is a global name, ("geo", panel) or
-    ("facet", panel, facet). Aliases map to the same target."""
+    ("facet", panel, facet). Aliases map to the same target. Built once per registry, geographies
+    and milestones (a callback parses every request)."""
+    key = (id(reg), id(geos), id(milestone_ids))
+    hit = _TABLES.get(key)
+    if hit is not None and hit[0] is reg and hit[1] is geos and hit[2] is milestone_ids:
+        return hit[3]
+    table = _param_table(reg, geos, milestone_ids)
+    if len(_TABLES) > 8:
+        _TABLES.clear()
+    _TABLES[key] = (reg, geos, milestone_ids, table)
+    return table
+
+
+_TABLES: dict = {}
+
+
+def _param_table(reg: Registry, geos: dict[str, set[str]], milestone_ids: set[str]) -> dict:
     table = {name: (name, parse) for name, parse in _global_parsers(reg, milestone_ids).items()}
     for p in reg.ordered():
         table[p.geo_param] = (("geo", p.key), _choice(geos.get(p.key, {p.default_geo})))

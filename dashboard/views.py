@@ -361,7 +361,7 @@ def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tu
         highlight=state.hl, lang=lang, changepoints=cps,
         message="" if any(line.frame["value"].notna().any() for line in panel.lines) else t("figure.no_data", lang),
         source_note=source_note(panel),
-        breaks=[(b.date, label(b, lang)) for b in panel.spec.breaks],
+        breaks=[(b.date, label(b, lang)) for b in panel.spec.breaks], numbers=store.milestone_numbers(),
         text=figures.FigureText.for_lang(lang),
     )
     return spec, notes

@@ -38,12 +38,21 @@ def geo_choices() -> dict[str, set[str]]:
     return {p.key: set(store.panel_geos(p)) | {p.default_geo} for p in registry().ordered()}
 
 
+@lru_cache(maxsize=4)
+def _choices(_catalog: int, _milestones: int) -> tuple[dict[str, set[str]], frozenset[str]]:
+    """What a view may name (geographies per panel, milestone ids): the same until the data or
+    the milestones change."""
+    return geo_choices(), frozenset(store.milestones()["id"])
+
+
 def parse(query: dict) -> Parsed:
-    return parse_values(query, registry(), geo_choices(), set(store.milestones()["id"]))
+    geos, ms = _choices(store.catalog_token(), store.milestones_token())
+    return parse_values(query, registry(), geos, ms)
 
 
 def parse_url(search: str) -> Parsed:
-    return parse_query(search, registry(), geo_choices(), set(store.milestones()["id"]))
+    geos, ms = _choices(store.catalog_token(), store.milestones_token())
+    return parse_query(search, registry(), geos, ms)
 
 
 # --- controls <-> view state ------------------------------------------------------------------
