@@ -269,6 +269,7 @@ def milestone_key(milestones: pd.DataFrame, numbers: dict[str, int], lang: str, 
     if milestones.empty:
         return ""
     title_col = "title_es" if lang == "es" and "title_es" in milestones else "title_en"
+    numbers = numbers or milestone_numbers(milestones)
     items = [f"{numbers.get(m, '')} {pd.Timestamp(d):%Y-%m} {textwrap.shorten(str(t), 44, placeholder='…')}"
              for m, d, t in sorted(zip(milestones["id"], milestones["date"], milestones[title_col]),
                                    key=lambda r: (numbers.get(r[0], 0), r[0]))]
@@ -340,7 +341,7 @@ def timeline_spec(
         "annotations": annotations,
         "uirevision": "timeline",
         # Read by the page's PNG/SVG buttons (assets/sync.js), which add it under the exported chart.
-        "meta": {"milestone_key": milestone_key(milestones, numbers or milestone_numbers(milestones), lang)},
+        "meta": {"milestone_key": milestone_key(milestones, numbers or {}, lang) if not milestones.empty else ""},
     }
     return {"data": data, "layout": layout}
 
