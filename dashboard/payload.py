@@ -35,12 +35,23 @@ def problem(body, callback_map: dict) -> str | None:
             if reason:
                 return f"{part}: {reason}"
     outputs = body.get("outputs")
-    if not isinstance(outputs, (dict, list)):
+    declared_out = _outputs(output)
+    if len(declared_out) > 1:  # several outputs: a list with one entry each
+        if not isinstance(outputs, list) or len(outputs) != len(declared_out):
+            return f"'outputs' must be a list of {len(declared_out)} item(s)"
+    elif not isinstance(outputs, (dict, list)):
         return "'outputs' must be an object or a list"
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed) or len(changed) > MAX_ITEMS:
         return "'changedPropIds' must be a list of strings"
     return None
+
+
+def _outputs(output: str) -> list[str]:
+    """``..a.children...b.figure..`` (several outputs) or ``a.children`` -> its output ids."""
+    if output.startswith("..") and output.endswith(".."):
+        return [o for o in output[2:-2].split("...") if o]
+    return [output]
 
 
 def _item_problem(want: dict, got) -> str | None:
