@@ -53,3 +53,21 @@ def dash_app():
 @pytest.fixture(scope="session")
 def home(dash_app):
     return sys.modules["dashboard.pages.home"]
+
+
+@pytest.fixture(scope="module")
+def server(dash_app):
+    """The real app served on a free loopback port (a test module may define its own)."""
+    from browser_util import serve
+
+    with serve(dash_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's), one per test module."""
+    from browser_util import chromium
+
+    with chromium() as b:
+        yield b

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import app as APP
 
-from browser_util import PAGES, axe_script, chromium, goto_settled, open_page, serve
+from browser_util import PAGES, axe_script, goto_settled, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -18,18 +17,6 @@ JS_AXE = """async () => {
     return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n')[1])}));
 }"""
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve(APP) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def violations(browser, url: str, width: int = 1280) -> list[dict]:

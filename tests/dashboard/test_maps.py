@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from app import app as APP
 from dashboard import maps
 from dashboard.pages import maps as page
 
-from browser_util import chromium, goto_settled, open_page, serve
+from browser_util import goto_settled, open_page
 
 # Headline figures (../shared/data/snapshots README and PROVENANCE files): 12 months ending
 # December 2020 as reported by CDC; SESNSP victims and INEGI certificates for 2020.
@@ -128,18 +127,6 @@ JS_INSETS = """() => { const gd = document.querySelector('#map-us .js-plotly-plo
     const box = loc => { const p = [...gd.querySelectorAll('path.choroplethlocation')].find(e => e.__data__.loc === loc);
         const r = p.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, r.width * r.height]; };
     return {frame: [frame.left, frame.top, frame.right, frame.bottom], ak: box('02'), hi: box('15')}; }"""
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve(APP) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def inside(box, frame):

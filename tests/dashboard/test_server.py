@@ -264,55 +264,23 @@ def test_under_gunicorn_a_132kb_post_is_refused_at_once_and_the_worker_lives(bui
 
 # ---------------------------------------------------------------- browser: zero CSP violations
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def served(dash_app):
-    import logging
-    import threading
-
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    assert Path(CHROMIUM).exists(), "no /usr/bin/chromium: the README's test command installs it"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
-
-
 CSP_LISTENER = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
                 "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
 
 
 @pytest.mark.browser
-def test_every_page_loads_with_zero_csp_violations(served, chromium):
+def test_every_page_loads_with_zero_csp_violations(server, browser):
     import dash
 
     paths_ = sorted({p["path"] for p in dash.page_registry.values() if "<" not in p["path"]} | set(PAGES))
     report = {}
     for path in paths_:
-        context = chromium.new_context()
+        context = browser.new_context()
         page = context.new_page()
         page.add_init_script(CSP_LISTENER)
         console = []
         page.on("console", lambda m, c=console: c.append(m.text) if "Content Security Policy" in m.text else None)
-        page.goto(served + path)
+        page.goto(server + path)
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(500)
         graphs = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(g => "

@@ -12,10 +12,9 @@ import re
 
 import pytest
 
-from app import app as APP
 from dashboard import i18n
 
-from browser_util import PAGES, chromium, goto_settled, open_page, serve
+from browser_util import PAGES, goto_settled, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -103,18 +102,6 @@ def test_fragments_are_the_literal_words_of_a_message():
     assert fragments("Download PNG") == ["Download PNG"]
     assert found("Year", ["Año", "Year 2020"]) is None and found("Year", ["Year:"]) == "Year:"
     assert found("Download PNG", ["Descargar PNG"]) is None and found("Download PNG", ["⤓ Download PNG"])
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve(APP) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.parametrize("path", PAGES)
