@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import re
 import struct
-import threading
 import zlib
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -65,28 +63,8 @@ JS_SUMMARY = f"""id => {{ const g = ({JS_GD})(id);
     }}; }}"""
 
 
-@pytest.fixture(scope="session")
-def server(dash_app):
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    assert Path(CHROMIUM).exists(), "no /usr/bin/chromium: the README's test command installs it"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
+# ``server`` and ``browser`` come from conftest.py, one per module: a session-wide Playwright
+# would still hold its event loop when the next module starts its own.
 
 
 class Errors(list):
