@@ -126,6 +126,16 @@ def data_guard(layout):
     return wrapper
 
 
+def page_title(key: str):
+    """A page's <title> in the reader's language, for ``dash.register_page(title=...)``: Dash
+    calls it while serving the page (the language comes from its URL or the browser)."""
+    def title(**_path_variables) -> str:
+        from dashboard.app import request_lang
+
+        return t(key, request_lang())
+    return title
+
+
 def page_lang(query: dict) -> str:
     """The reader's language for a page: ``?lang=`` when valid, else the browser's
     Accept-Language (first visit), else English."""

@@ -19,7 +19,7 @@ from dashboard.pages import home
 from dashboard.registry import registry
 from dashboard.state import to_query
 
-dash.register_page(__name__, path="/embed", name="Embed", title="Cross-border chart")
+dash.register_page(__name__, path="/embed", name="Embed", title=components.page_title("embed.page_title"))
 
 EMBED_CONFIG = {**home.GRAPH_CONFIG, "displayModeBar": "hover"}
 

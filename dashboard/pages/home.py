@@ -23,7 +23,7 @@ from dashboard.state import (
 )
 from etl import vocabulary
 
-dash.register_page(__name__, path="/", name="Timeline", title="Cross-border timeline")
+dash.register_page(__name__, path="/", name="Timeline", title=components.page_title("timeline.page_title"))
 
 # Global controls: component id -> URL parameter.
 GLOBAL_CONTROLS = {

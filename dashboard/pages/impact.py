@@ -16,7 +16,7 @@ from dashboard import components, impact, store
 from dashboard.analysis import AnalysisError
 from dashboard.i18n import DEFAULT_LANG, LANGS, PLOTLY_LOCALES, best_lang, day, number, t
 
-dash.register_page(__name__, path="/impact", name="Impact", title="Did it change?")
+dash.register_page(__name__, path="/impact", name="Impact", title=components.page_title("impact.page_title"))
 
 PARAMS = ("series", "geo", "milestone", "window", "gap", "x", "y", "lang")
 CELL = {"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal",
