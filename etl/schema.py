@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 
 from etl import vocabulary
 from etl.errors import ValidationError
@@ -16,7 +15,11 @@ COUNT_UNITS = vocabulary.vocabulary().count_units
 KEY = ["series_id", "geo", "date"]
 
 
-def tidy_schema(meta: SourceMeta) -> pa.DataFrameSchema:
+def tidy_schema(meta: SourceMeta):
+    """The pandera schema of a source's tidy table (pandera is imported here, not at module
+    level: readers of the tidy tables, such as the dashboard, never need it)."""
+    import pandera.pandas as pa
+
     series = meta.series_by_id()
     geos = set(geo_table()["geo"])
     units = {s.unit for s in series.values()}
@@ -66,13 +69,19 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
+def pandera_errors():
+    import pandera.errors
+
+    return pandera.errors
+
+
 def validate(df: pd.DataFrame, meta: SourceMeta) -> pd.DataFrame:
     """Raise ValidationError (naming the source and the failed checks) or return the table."""
     if df.empty:
         raise ValidationError("transform produced no rows", source_id=meta.id)
     try:
         tidy_schema(meta).validate(df, lazy=True)
-    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+    except (pandera_errors().SchemaErrors, pandera_errors().SchemaError) as exc:
         cases = getattr(exc, "failure_cases", None)
         if cases is not None and len(cases):
             summary = "; ".join(
