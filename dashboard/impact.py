@@ -436,9 +436,22 @@ def caveats(r: ImpactResult, lang: str) -> list[str]:
 # ---------------------------------------------------------------- figures
 
 
-def _layout(title: str, height: int = 420) -> dict:
-    return {"title": {"text": title, "x": 0.01, "font": {"size": 15}}, "font": {"family": FONT, "size": 12},
-            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 60, "b": 80},
+def source_subtitle(series_ids: list[str], lang: str) -> dict:
+    """The figure's source line (publisher short name and snapshot) as its title's subtitle, so an
+    exported image still says where the numbers come from."""
+    sources = list(dict.fromkeys(series_choices()[s].source_id for s in series_ids if s in series_choices()))
+    text = t("figure.source", lang, sources="; ".join(
+        t("figure.source_item", lang, source=store.source_short(sid, lang), snapshot=store.provenance(sid)["snapshot"])
+        for sid in sources))
+    return {"text": text, "font": {"size": 10, "color": "#666"}}
+
+
+def _layout(title: str, height: int = 420, series_ids: list[str] | None = None, lang: str = "en") -> dict:
+    title_spec = {"text": title, "x": 0.01, "font": {"size": 15}}
+    if series_ids:
+        title_spec["subtitle"] = source_subtitle(series_ids, lang)
+    return {"title": title_spec, "font": {"family": FONT, "size": 12},
+            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 72, "b": 80},
             "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
             "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"gridcolor": "#eee", "rangemode": "tozero"}}
 
@@ -472,7 +485,7 @@ def impact_figure(r: ImpactResult, lang: str) -> dict:
     ]
     title = t("impact.fig.title", lang, series=label, geo=geo_label(r.geo, lang),
               milestone=milestone_title(r.milestone_id, lang))
-    layout = _layout(title)
+    layout = _layout(title, series_ids=[r.series_id], lang=lang)
     margin = pd.DateOffset(months=max(6, r.window // 2))
     layout["xaxis"]["range"] = [w.pre_start - margin, w.post_end + margin]
     layout["yaxis"]["title"] = {"text": unit}
@@ -520,7 +533,8 @@ def placebo_figure(r: ImpactResult, lang: str) -> dict:
                "marker": {"color": ["#e6a0a0" if a else "#9ab" for a in as_large]},
                "customdata": np.stack([edges[:-1], edges[1:]], axis=1),
                "hovertemplate": t("impact.fig.placebo_hover", lang) + "<extra></extra>"}]
-    layout = _layout(t("impact.fig.placebo_title", lang, n=str(pl.n_placebos)), height=300)
+    layout = _layout(t("impact.fig.placebo_title", lang, n=str(pl.n_placebos)), height=300, series_ids=[r.series_id],
+                     lang=lang)
     layout["xaxis"] = {"title": {"text": t("impact.fig.placebo_x", lang)}, "gridcolor": "#eee", "ticksuffix": "%"}
     layout["yaxis"] = {"title": {"text": t("impact.fig.placebo_y", lang)}, "gridcolor": "#eee"}
     layout["shapes"] = [{"type": "line", "x0": real, "x1": real, "y0": 0, "y1": 1, "yref": "paper",
@@ -545,7 +559,7 @@ def synth_figure(r: ImpactResult, lang: str) -> dict:
          "name": t("impact.fig.synthetic", lang, geo=geo), "line": {"color": PALETTE[1], "width": 2, "dash": "dash"},
          "hovertemplate": hover},
     ]
-    layout = _layout(t("impact.fig.synth_title", lang, geo=geo), height=340)
+    layout = _layout(t("impact.fig.synth_title", lang, geo=geo), height=340, series_ids=[r.series_id], lang=lang)
     layout["yaxis"] = {"title": {"text": t("impact.fig.synth_y", lang)}, "gridcolor": "#eee"}
     w = r.its.windows
     layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper", "x0": w.pre_end, "x1": w.post_start,
@@ -585,7 +599,9 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
         {"type": "bar", "x": tb["lag"], "y": tb["corr"], "marker": {"color": colors}, "name": t("impact.xcorr.corr", lang),
          "hovertemplate": t("impact.xcorr.hover", lang) + "<extra></extra>"},
     ], "layout": {
-        "title": {"text": t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), "x": 0.01, "font": {"size": 14}},
+        "title": {"text": t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), "x": 0.01, "font": {"size": 14},
+                  "subtitle": source_subtitle([x_id, y_id], lang)},
+        "margin": {"t": 72},
         "font": {"family": FONT, "size": 12}, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
         "xaxis": {"title": {"text": t("impact.xcorr.x_axis", lang)}, "gridcolor": "#eee"},
         "yaxis": {"title": {"text": t("impact.xcorr.y_axis", lang)}, "range": [-1, 1], "gridcolor": "#eee"},
@@ -624,9 +640,10 @@ def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
             "hovertemplate": f"<b>{name}</b> %{{x}}: %{{y:.2f}}<extra></extra>",
         })
     fig = {"data": traces, "layout": {
-        "title": {"text": t("impact.disc.title", lang), "x": 0.01},
+        "title": {"text": t("impact.disc.title", lang), "x": 0.01,
+                  "subtitle": source_subtitle([ids["deaths"], ids["victims"]], lang)},
         "font": {"family": FONT, "size": 12}, "height": 420, "plot_bgcolor": "#fff",
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 40},
+        "margin": {"l": 70, "r": 20, "t": 72, "b": 40},
         "xaxis": {"dtick": 1, "gridcolor": "#eee"}, "yaxis": {"title": {"text": t("impact.disc.ratio", lang)},
                                                                "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
