@@ -13,6 +13,7 @@ advisories fixed before the latest release are not in that document.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,7 +26,25 @@ LOCK = ROOT / "requirements.lock"
 PIP_AUDIT = [sys.executable, "-m", "pip_audit", "-r", str(LOCK), "--require-hashes", "--disable-pip",
              "--progress-spinner", "off", "--vulnerability-service", "osv"]
 NOT_AUDITED = ("could not be audited", "ConnectionError", "Max retries", "NameResolutionError")
-PYPI_PROJECT = "https://pypi.org/pypi/{name}/json"
+
+
+def project_json_url() -> str:
+    """The package index's per-project JSON API: the index pip is configured with
+    (PIP_INDEX_URL or pip's config), else pip's own default index."""
+    index = os.environ.get("PIP_INDEX_URL", "")
+    if not index:
+        got = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                             capture_output=True, text=True)
+        index = got.stdout.strip() if got.returncode == 0 else ""
+    if index:
+        base = index.rstrip("/").removesuffix("/simple")
+        return base + "/pypi/{name}/json"
+    from pip._internal.models.index import PyPI
+
+    return PyPI.pypi_url.rstrip("/") + "/{name}/json"
+
+
+PYPI_PROJECT = project_json_url()
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)")
 
 
