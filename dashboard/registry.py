@@ -192,12 +192,18 @@ def _unknown(table: dict, allowed: set[str], where: str) -> None:
         raise RegistryError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
 
 
+def _key(raw: dict, where: str, label: str) -> tuple[str, str]:
+    """An entry's key, checked, and the name errors give the entry from then on."""
+    key = _need(raw, "key", where)
+    named = label.format(key=key)
+    if not KEY_RE.match(key):
+        raise RegistryError(f"{named}: field 'key' must match {KEY_RE.pattern}")
+    return key, named
+
+
 def _facet(raw: dict, where: str) -> FacetSpec:
     _unknown(raw, FACET_FIELDS, where)
-    key = _need(raw, "key", where)
-    where = f"{where} facet '{key}'"
-    if not KEY_RE.match(key):
-        raise RegistryError(f"{where}: field 'key' must match {KEY_RE.pattern}")
+    key, where = _key(raw, where, f"{where} facet '{{key}}'")
     kind = _need(raw, "kind", where)
     if kind not in FACET_KINDS:
         raise RegistryError(f"{where}: field 'kind' {kind!r} not one of {FACET_KINDS}")
@@ -240,10 +246,7 @@ def _facet(raw: dict, where: str) -> FacetSpec:
 def _panel(raw: dict, meta: SourceMeta, i: int) -> PanelSpec:
     where = f"{_file(meta)}: [[panels]] #{i}"
     _unknown(raw, PANEL_FIELDS, where)
-    key = _need(raw, "key", where)
-    where = f"{_file(meta)}: panel '{key}'"
-    if not KEY_RE.match(key):
-        raise RegistryError(f"{where}: field 'key' must match {KEY_RE.pattern}")
+    key, where = _key(raw, where, f"{_file(meta)}: panel '{{key}}'")
     geo_kind = _need(raw, "geo_kind", where)
     if geo_kind not in vocabulary.geo_kinds():
         raise RegistryError(f"{where}: field 'geo_kind' {geo_kind!r} not one of {sorted(vocabulary.geo_kinds())}")

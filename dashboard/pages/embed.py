@@ -26,7 +26,7 @@ EMBED_CONFIG = {**home.GRAPH_CONFIG, "displayModeBar": "hover"}
 
 def layout(**query) -> html.Div:
     lang = components.page_lang(query)
-    query = {**home._query_dict(query), "lang": lang}
+    query = {**home.query_dict(query), "lang": lang}
     reg = registry()
     chart = str(query.pop("chart", "") or "")
     notices = []

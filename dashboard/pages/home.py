@@ -214,14 +214,14 @@ def controls(s: ViewState) -> html.Div:
     ], className="controls")
 
 
-def _query_dict(query: dict) -> dict:
+def query_dict(query: dict) -> dict:
     """Dash hands a repeated URL parameter over as a list: the last one wins."""
     return {k: (v[-1] if isinstance(v, list) and v else v) for k, v in query.items()}
 
 
 def layout(**query) -> html.Div:
     lang = components.page_lang(query)
-    query = {**_query_dict(query), "lang": lang}
+    query = {**query_dict(query), "lang": lang}
     parsed = parse_url(urlencode(query))
     s = parsed.state
     v = render_view(s, [])
@@ -362,10 +362,6 @@ def update_timeline(facets, geos, compares, *rest):
     per_panel = [[v[part].get(k, dash.no_update) for k in keys] for part in PANEL_OUTPUTS]
     hidden = [k not in s.panels for k in keys]
     return (*per_panel, hidden, hidden, *[v[k] for k in PAGE_OUTPUTS])
-
-
-def base_url() -> str:  # kept for callers of the old name
-    return cite.base_url()
 
 
 def change_table(df: pd.DataFrame, lang: str) -> html.Table:
