@@ -182,10 +182,11 @@ def coverage_gap(panel: Panel) -> tuple[str, pd.Timestamp, pd.Timestamp] | None:
     for s in panel.shown:
         if not len(s.frame) or s.geo == panel.spec.default_geo or s.geo != panel.geo:
             continue
-        national = store.series(s.series_id, panel.spec.default_geo)
-        if national.empty:
+        national, here = store.series(s.series_id, panel.spec.default_geo), store.series(s.series_id, s.geo)
+        if national.empty or here.empty:
             continue
-        end, latest = s.frame["date"].max(), national["date"].max()
+        # The data's own ends (cached reads), not the view's: a chosen end date is no coverage gap.
+        end, latest = here["date"].max(), national["date"].max()
         if latest - end > pd.Timedelta(days=366):
             return s.name, end, latest
     return None
