@@ -201,7 +201,7 @@ def _panel_geos(geo_kind: str, series_ids: tuple[str, ...], token: int) -> tuple
     wanted = set(series_ids)
     for source_id in {series_meta()[sid]["source_id"] for sid in series_ids if sid in series_meta()}:
         try:
-            pairs = etl.api.series_geos(source_id)  # from the table's index: no row scan
+            pairs = etl.api.series_geos(source_id, wanted)  # the panel's stretch of the index only
         except (FileNotFoundError, OSError, ValueError, KeyError):
             continue
         have |= set(pairs.loc[pairs["series_id"].isin(wanted), "geo"])

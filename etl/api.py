@@ -203,10 +203,11 @@ def load(
     return out
 
 
-def series_geos(source_id: str) -> pd.DataFrame:
-    """Every (series_id, geo) pair a source's table holds, read from its index (no row scan)."""
+def series_geos(source_id: str, series_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The (series_id, geo) pairs a source's table holds (only those of ``series_ids`` when
+    given), read from its index: no row scan, and a cost that follows the answer's size."""
     get_source(source_id)
-    return _index(source_id).pairs().to_pandas()
+    return _index(source_id).pairs(None if series_ids is None else list(series_ids)).to_pandas()
 
 
 def _check_known(ids: list[str] | None) -> None:

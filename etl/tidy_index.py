@@ -6,11 +6,15 @@ modification time so a refresh that replaces the table builds a new pair:
 
 - ``<source>-<size>-<mtime>.rows.arrow``: the value columns (date, value, flag) in the table's order;
 - ``<source>-<size>-<mtime>.keys.arrow``: one row per run of identical (series_id, geo, unit,
-  source_id) in that order, with the run's [start, stop) rows, sorted by (series_id, geo, start).
+  source_id) in that order, with the run's [start, stop) rows, sorted by (series_id, geo, start);
+- ``<source>-<size>-<mtime>.series.arrow``: one row per series_id, with its [lo, hi) stretch of
+  the key table.
 
-Both are memory-mapped: every worker process reads the same page-cache pages, nothing is copied
-per process, and only the rows of an answer are touched. A lookup bisects the key table (a few
-microseconds, whatever the table's size), slices the rows zero-copy and converts only them.
+All three are memory-mapped: every worker process reads the same page-cache pages, nothing is
+copied per process, and only the pages of an answer are touched. A lookup bisects the small
+series directory, then the series' own stretch of the key table (never the whole key table: each
+probe into a mapped file maps a block of pages, so a bisection over a large file would touch
+megabytes), slices the rows zero-copy and converts only them.
 Rows come back in the table's own order, exactly as a full scan with a mask would return them.
 
 The build streams the Parquet file by row group (bounded memory) and writes atomically
@@ -39,7 +43,8 @@ INDEX_DIR_ENV = "XBORDER_INDEX_DIR"
 KEY_COLUMNS = ("series_id", "geo", "unit", "source_id")  # constant within a run
 ROW_COLUMNS = ("date", "value", "flag")
 TIDY_ORDER = ("series_id", "geo", "date", "value", "unit", "source_id", "flag")
-BATCH_ROWS = 1 << 16
+BATCH_ROWS = 1 << 16      # rows read from the Parquet file at a time while building
+BLOCK_ROWS = 1 << 20      # rows per record batch in the rows file: few batch headers to read at open
 OPEN_INDEXES = 64  # bounded: one entry per (table, version) a process has read
 
 _build_lock = threading.Lock()
@@ -55,25 +60,29 @@ def index_dir() -> Path:
 class TidyIndex:
     """A memory-mapped tidy table with its run index."""
 
-    def __init__(self, rows: pa.Table, keys: pa.Table, metadata: dict | None):
+    def __init__(self, rows: pa.Table, keys: pa.Table, metadata: dict | None, directory: pa.Table | None = None):
         self.rows = rows
         self.keys = keys
         self.metadata = metadata
-        # Columns as Python-indexable arrays for bisect (one element read per probe).
-        self._sid = keys.column("series_id").combine_chunks()
-        self._geo = keys.column("geo").combine_chunks()
-        self._unit = keys.column("unit").combine_chunks()
-        self._src = keys.column("source_id").combine_chunks()
-        self._start = keys.column("start").combine_chunks()
-        self._stop = keys.column("stop").combine_chunks()
+        if directory is None:
+            directory = series_directory(keys.column("series_id"))
+        self._dir_sid, self._dir_lo, self._dir_hi = (_one_chunk(directory.column(c)) for c in ("series_id", "lo", "hi"))
+        # Columns as Python-indexable arrays for bisect (one element read per probe). The key
+        # file is one record batch, so these are views onto the mapped file, not copies.
+        self._sid, self._geo, self._unit, self._src, self._start, self._stop = (
+            _one_chunk(keys.column(c)) for c in (*KEY_COLUMNS, "start", "stop"))
         self.schema = pa.schema(
             [pa.field(n, pa.large_string()) if n in KEY_COLUMNS else rows.schema.field(n) for n in TIDY_ORDER],
             metadata=metadata,
         )
 
     def _series_range(self, series_id: str) -> tuple[int, int]:
-        view = _Column(self._sid)
-        return bisect.bisect_left(view, series_id), bisect.bisect_right(view, series_id)
+        """The series' [lo, hi) stretch of the key table, from the directory (empty if absent)."""
+        view = _Column(self._dir_sid)
+        i = bisect.bisect_left(view, series_id)
+        if i < len(view) and view[i] == series_id:
+            return self._dir_lo[i].as_py(), self._dir_hi[i].as_py()
+        return 0, 0
 
     def runs(self, series_ids: Iterable[str] | None, geos: Iterable[str] | None) -> list[int]:
         """Key-table positions of the runs matching the series and geographies (None = any)."""
@@ -96,11 +105,19 @@ class TidyIndex:
                 out.extend(range(lo + a, lo + b))
         return out
 
-    def pairs(self) -> pa.Table:
-        """Every (series_id, geo) the table holds, sorted: the size of the key table, not the rows."""
-        keys = pa.table({"series_id": self._sid, "geo": self._geo})
-        return keys.group_by(["series_id", "geo"]).aggregate([]).sort_by([("series_id", "ascending"),
-                                                                          ("geo", "ascending")])
+    def pairs(self, series_ids: Iterable[str] | None = None) -> pa.Table:
+        """The (series_id, geo) pairs the table holds, sorted. With ``series_ids``, only theirs,
+        read from their stretches of the key table (the size of the answer); without, every pair
+        (the size of the key table, never the rows)."""
+        if series_ids is None:
+            keys = pa.table({"series_id": self._sid, "geo": self._geo})
+            return keys.group_by(["series_id", "geo"]).aggregate([]).sort_by([("series_id", "ascending"),
+                                                                              ("geo", "ascending")])
+        # Value by value from each stretch: Arrow's hash kernels would read whole mapped buffers.
+        found = sorted({(sid, g) for sid in set(series_ids)
+                        for g in self._geo.slice(*_span(self._series_range(sid))).to_pylist()})
+        return pa.table({"series_id": pa.array([a for a, _ in found], pa.large_string()),
+                         "geo": pa.array([b for _, b in found], pa.large_string())})
 
     def select(self, series_ids: Iterable[str] | None, geos: Iterable[str] | None) -> pa.Table:
         """The tidy rows of the matching runs, in the table's order."""
@@ -123,6 +140,33 @@ class TidyIndex:
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
+def _span(lo_hi: tuple[int, int]) -> tuple[int, int]:
+    """(offset, length) of a [lo, hi) range, as Arrow's slice takes it."""
+    lo, hi = lo_hi
+    return lo, hi - lo
+
+
+def series_directory(series_ids: pa.ChunkedArray | pa.Array) -> pa.Table:
+    """One row per distinct series_id of a sorted key column, with its [lo, hi) positions."""
+    sid = _one_chunk(series_ids) if isinstance(series_ids, pa.ChunkedArray) else series_ids
+    n = len(sid)
+    if n == 0:
+        return pa.table({"series_id": pa.array([], pa.large_string()), "lo": pa.array([], pa.int64()),
+                         "hi": pa.array([], pa.int64())})
+    starts = np.zeros(1, dtype=np.int64)
+    if n > 1:
+        change = pc.not_equal(sid.slice(1), sid.slice(0, n - 1))
+        starts = np.concatenate([starts, pc.indices_nonzero(change).to_numpy().astype(np.int64) + 1])
+    stops = np.append(starts[1:], n)
+    return pa.table({"series_id": sid.take(pa.array(starts)).cast(pa.large_string()),
+                     "lo": pa.array(starts, pa.int64()), "hi": pa.array(stops, pa.int64())})
+
+
+def _one_chunk(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: zero-copy when it has one chunk (every key file written here)."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
 class _Column:
     """A read-only sequence view of part of an Arrow string array, for ``bisect``."""
 
@@ -138,10 +182,10 @@ class _Column:
         return self.arr[self.lo + i].as_py()
 
 
-def _names(source_id: str, stat: os.stat_result) -> tuple[Path, Path]:
+def _names(source_id: str, stat: os.stat_result) -> tuple[Path, Path, Path]:
     stem = f"{source_id}-{stat.st_size}-{stat.st_mtime_ns}"
     d = index_dir()
-    return d / f"{stem}.rows.arrow", d / f"{stem}.keys.arrow"
+    return d / f"{stem}.rows.arrow", d / f"{stem}.keys.arrow", d / f"{stem}.series.arrow"
 
 
 def open_index(source_id: str, parquet_path: Path) -> TidyIndex:
@@ -153,19 +197,17 @@ def open_index(source_id: str, parquet_path: Path) -> TidyIndex:
 @lru_cache(maxsize=OPEN_INDEXES)
 def _open(source_id: str, parquet_path: str, size: int, mtime_ns: int) -> TidyIndex:
     stat = os.stat(parquet_path)
-    rows_path, keys_path = _names(source_id, stat)
-    if not keys_path.is_file() or not rows_path.is_file():
+    files = _names(source_id, stat)
+    if not all(f.is_file() for f in files):
         with _build_lock:
-            if not keys_path.is_file() or not rows_path.is_file():
-                build(source_id, Path(parquet_path), rows_path, keys_path)
-    rows = pa.ipc.open_file(pa.memory_map(str(rows_path))).read_all()
-    keys_reader = pa.ipc.open_file(pa.memory_map(str(keys_path)))
-    keys = keys_reader.read_all()
+            if not all(f.is_file() for f in files):
+                build(source_id, Path(parquet_path), *files)
+    rows, keys, directory = (pa.ipc.open_file(pa.memory_map(str(f))).read_all() for f in files)
     meta = keys.schema.metadata
-    return TidyIndex(rows, keys.replace_schema_metadata(None), meta)
+    return TidyIndex(rows, keys.replace_schema_metadata(None), meta, directory)
 
 
-def build(source_id: str, parquet_path: Path, rows_path: Path, keys_path: Path) -> None:
+def build(source_id: str, parquet_path: Path, rows_path: Path, keys_path: Path, series_path: Path) -> None:
     """Stream the table once: write its value columns and the run boundaries of its keys."""
     pf = pq.ParquetFile(parquet_path)
     schema = pf.schema_arrow
@@ -176,6 +218,8 @@ def build(source_id: str, parquet_path: Path, rows_path: Path, keys_path: Path) 
     rows_path.parent.mkdir(parents=True, exist_ok=True)
     runs = {c: [] for c in (*KEY_COLUMNS, "start", "stop")}
     offset = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
     with _atomic(rows_path) as tmp_rows, pa.OSFile(str(tmp_rows), "wb") as sink, \
             pa.ipc.new_file(sink, rows_schema) as writer:
         for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=list(TIDY_ORDER)):
@@ -201,18 +245,29 @@ def build(source_id: str, parquet_path: Path, rows_path: Path, keys_path: Path) 
                     runs[c].append(v)
                 runs["start"].append(offset + s)
                 runs["stop"].append(offset + stop)
-            writer.write_batch(pa.record_batch([batch.column(c) for c in ROW_COLUMNS], schema=rows_schema))
+            pending.append(pa.record_batch([batch.column(c) for c in ROW_COLUMNS], schema=rows_schema))
+            pending_rows += n
+            if pending_rows >= BLOCK_ROWS:
+                writer.write_table(pa.Table.from_batches(pending, rows_schema).combine_chunks())
+                pending, pending_rows = [], 0
             offset += n
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, rows_schema).combine_chunks())
     keys_table = pa.table(
         {c: pa.array(runs[c], type=pa.large_string()) for c in KEY_COLUMNS}
         | {"start": pa.array(runs["start"], type=pa.int64()), "stop": pa.array(runs["stop"], type=pa.int64())}
     )
     keys_table = keys_table.sort_by([("series_id", "ascending"), ("geo", "ascending"), ("start", "ascending")])
     keys_table = keys_table.replace_schema_metadata(schema.metadata)  # pandas metadata: same dtypes as the table
+    keys_table = keys_table.combine_chunks()  # one record batch: readers map it without copying
     with _atomic(keys_path) as tmp_keys, pa.OSFile(str(tmp_keys), "wb") as sink, \
             pa.ipc.new_file(sink, keys_table.schema) as writer:
         writer.write_table(keys_table)
-    _remove_stale(source_id, rows_path, keys_path)
+    directory = series_directory(keys_table.column("series_id"))
+    with _atomic(series_path) as tmp_dir, pa.OSFile(str(tmp_dir), "wb") as sink, \
+            pa.ipc.new_file(sink, directory.schema) as writer:
+        writer.write_table(directory)
+    _remove_stale(source_id, rows_path, keys_path, series_path)
 
 
 @contextlib.contextmanager

@@ -85,7 +85,7 @@ def test_a_replaced_table_is_reindexed_and_old_index_files_go(tidy_copy):
     sid = "cdc_vsrr_overdose"
     before = etl.load(f"{sid}.all_drugs", geo="US")
     old_files = set(tidy_index.index_dir().glob(f"{sid}-*.arrow"))
-    assert len(old_files) == 2
+    assert len(old_files) == 3  # rows, keys, series directory
     path = paths.tidy_path(sid)
     t = pq.read_table(path)
     t = t.set_column(t.schema.get_field_index("value"), "value", pa.compute.multiply(t["value"], 2))
@@ -95,7 +95,7 @@ def test_a_replaced_table_is_reindexed_and_old_index_files_go(tidy_copy):
     after = etl.load(f"{sid}.all_drugs", geo="US")
     assert list(after["value"]) == [2 * v for v in before["value"]]
     new_files = set(tidy_index.index_dir().glob(f"{sid}-*.arrow"))
-    assert len(new_files) == 2 and not (new_files & old_files)
+    assert len(new_files) == 3 and not (new_files & old_files)
 
 
 def test_index_files_are_memory_mapped_not_copied(tidy_copy):
@@ -109,3 +109,36 @@ def test_index_files_are_memory_mapped_not_copied(tidy_copy):
     # Arrow's default pool holds no copy of the rows: their buffers live in the mapped file
     assert ix.rows.num_rows == pq.ParquetFile(path).metadata.num_rows
     assert pa.total_allocated_bytes() - before < ix.rows.nbytes / 4
+
+
+def test_key_columns_are_views_onto_the_mapped_file(tidy_copy):
+    """A copy of the key table per worker would grow with the data (100x rows: 100x keys)."""
+    etl.load("cbp_seizures.fentanyl_lbs", geo="CBP-SWB")
+    path = paths.tidy_path("cbp_seizures")
+    st = path.stat()
+    tidy_index._open.cache_clear()
+    before = pa.total_allocated_bytes()
+    ix = tidy_index._open("cbp_seizures", str(path), st.st_size, st.st_mtime_ns)
+    assert pa.total_allocated_bytes() - before < 64 * 1024
+    assert ix.keys.column("series_id").num_chunks == 1
+
+
+def test_a_series_pairs_match_the_full_listing(tidy_copy):
+    """The geography lists a panel offers come from its series' stretch of the index."""
+    for sid in SOURCES:
+        ix = tidy_index.open_index(sid, paths.tidy_path(sid))
+        every = ix.pairs().to_pandas()
+        some = sorted(set(every["series_id"]))[::3] + ["no.such_series"]
+        got = ix.pairs(some).to_pandas()
+        want = every[every["series_id"].isin(some)].reset_index(drop=True)
+        assert got.equals(want), sid
+        assert ix.pairs([]).num_rows == 0
+
+
+def test_the_series_directory_covers_each_series_once(tidy_copy):
+    ix = tidy_index.open_index("sesnsp_homicide", paths.tidy_path("sesnsp_homicide"))
+    d = tidy_index.series_directory(ix.keys.column("series_id")).to_pandas()
+    keys = ix.keys.column("series_id").to_pylist()
+    assert list(d["series_id"]) == sorted(set(keys))
+    for sid, lo, hi in d.itertuples(index=False):
+        assert set(keys[lo:hi]) == {sid} and hi - lo == keys.count(sid)
