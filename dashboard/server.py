@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from dashboard import payload
+from dashboard import payload, response_cache
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,9 @@ def harden(app) -> None:
     # Registered after Compress: Flask runs after_request hooks last-registered first, so the
     # headers are set and file responses buffered before compression sees them.
     server.after_request(_headers)
+    # Last: its before_request hook runs after the body checks, and its after_request hook keeps
+    # the response before compression (whose variants it keeps too, see _CompressedAssets).
+    response_cache.install(app)
 
 
 # ---------------------------------------------------------------- versions
@@ -359,11 +362,12 @@ def _script_hash(body: str) -> str:
 # ---------------------------------------------------------------- compression cache
 
 def _compress_key(req) -> str:
-    """Flask-Compress's cache key: fingerprinted static files only (their bytes never change);
-    anything else is compressed afresh, and the backend below neither stores nor returns it."""
+    """Flask-Compress's cache key: fingerprinted static files (their bytes never change) and
+    cacheable callback responses (keyed on their body and the data version); anything else is
+    compressed afresh, and the backend below neither stores nor returns it."""
     if req.method == "GET" and req.path.startswith(STATIC_PREFIXES) and _is_fingerprinted(req):
         return req.full_path
-    return ""
+    return response_cache.current_key()
 
 
 class _CompressedAssets:
@@ -376,9 +380,19 @@ class _CompressedAssets:
         self.size = 0
 
     def get(self, key: str) -> bytes | None:
-        return self.data.get(key) if not key.endswith(";") else None
+        if key.endswith(";"):
+            return None
+        if response_cache.KEY_PREFIX in key:  # "<algorithm>;response:<hash>": the bounded LRU
+            lru = flask.current_app.extensions.get("xborder_response_cache")
+            return lru.get(key) if lru is not None else None
+        return self.data.get(key)
 
     def set(self, key: str, value: bytes) -> None:
+        if response_cache.KEY_PREFIX in key:
+            lru = flask.current_app.extensions.get("xborder_response_cache")
+            if lru is not None:
+                lru.set(key, value)
+            return
         if key.endswith(";") or key in self.data or self.size + len(value) > self.MAX_BYTES:
             return
         self.data[key] = value

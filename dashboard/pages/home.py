@@ -14,7 +14,7 @@ import dash
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
-from dashboard import cache, cite, components, i18n, store, views
+from dashboard import cache, cite, components, i18n, response_cache, store, views
 from dashboard.i18n import t
 from dashboard.registry import PanelSpec, label, registry
 from dashboard.state import (
@@ -349,6 +349,7 @@ _PROPS = {"fig": "figure", "view-query": "data"}
     State("page-lang", "data"),
     prevent_initial_call=True,
 )
+@response_cache.cacheable_response  # reads nothing but the controls Dash posts
 def update_timeline(facets, geos, compares, *rest):
     """Every panel (ALL) and the page parts, from the controls (and the zoomed range, kept)."""
     *globals_, zoom, lang = rest
