@@ -69,7 +69,10 @@ def apply(
 
     ``label`` and ``note`` are catalog codes with parameters (the page words them): the axis
     label says what the values now are, the note what the reader should know."""
-    out = df[["date", "value", "flag"]].sort_values("date").assign(raw=df["value"]).reset_index(drop=True)
+    out = df[["date", "value", "flag"]]
+    if not out["date"].is_monotonic_increasing:  # the store's rows come sorted: skip the sort then
+        out = out.sort_values("date")
+    out = out.assign(raw=out["value"]).reset_index(drop=True)
     freq = vocabulary.frequencies()[frequency]
     label: tuple = ("axis.unit_12m" if freq.overlapping else "axis.unit", {"unit": unit})
     note: tuple | None = None

@@ -84,7 +84,22 @@ def source_of(series_id: str) -> str:
 def renamed_series() -> dict[str, str]:
     """Old series id -> current id, from each source module's ``RENAMED_SERIES``: ``load``
     answers an old id with the current series' rows (under the id asked for)."""
-    return {old: new for src in all_sources().values() for old, new in getattr(src.module, "RENAMED_SERIES", {}).items()}
+    return _registry_facts()[0]
+
+
+_facts_memo: list = [None, None]
+
+
+def _registry_facts() -> tuple[dict[str, str], frozenset[str]]:
+    """(renamed ids, known series ids), worked out once per registry (``load`` asks on every
+    call; a test that rebuilds the registry gets fresh answers)."""
+    sources = all_sources()
+    if _facts_memo[0] is not sources:
+        renamed = {old: new for src in sources.values()
+                   for old, new in getattr(src.module, "RENAMED_SERIES", {}).items()}
+        known = frozenset(s.id for src in sources.values() for s in src.meta.series)
+        _facts_memo[:] = [sources, (renamed, known)]
+    return _facts_memo[1]
 
 
 def coverage(series_id: str | Iterable[str] | None = None, *, source: str | None = None) -> pd.DataFrame:
@@ -182,7 +197,7 @@ def load(
         frames = [ix.select([i for i in ids if source_of(i) == sid] if ids else None, geos).to_pandas()
                   for sid, ix in zip(wanted_sources, indexes)]
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        mask = pd.Series(True, index=df.index)
+        mask = None  # the index returned exactly the rows asked for
     else:
         frames = [_table(sid, as_of) for sid in wanted_sources]
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -192,11 +207,16 @@ def load(
             mask &= df["series_id"].isin(ids)
         if geos:
             mask &= df["geo"].isin(geos)
-    if start is not None:
-        mask &= df["date"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= df["date"] <= pd.Timestamp(end)
-    out = df.loc[mask, TIDY_COLUMNS].reset_index(drop=True)
+    if start is not None or end is not None:
+        mask = pd.Series(True, index=df.index) if mask is None else mask
+        if start is not None:
+            mask &= df["date"] >= pd.Timestamp(start)
+        if end is not None:
+            mask &= df["date"] <= pd.Timestamp(end)
+    if mask is not None:
+        out = df.loc[mask, TIDY_COLUMNS].reset_index(drop=True)
+    else:  # the index's answer is already in the tidy column order: no copy
+        out = df if list(df.columns) == TIDY_COLUMNS else df[TIDY_COLUMNS]
     back = {aliases[i]: i for i in asked or () if i in aliases}
     if back:  # an old id is answered under the name asked for
         out["series_id"] = out["series_id"].replace(back)
@@ -212,8 +232,7 @@ def series_geos(source_id: str, series_ids: Iterable[str] | None = None) -> pd.D
 
 def _check_known(ids: list[str] | None) -> None:
     if ids:
-        known = {s.id for src in all_sources().values() for s in src.meta.series}
-        unknown = set(ids) - known
+        unknown = set(ids) - _registry_facts()[1]
         if unknown:
             raise KeyError(f"unknown series {sorted(unknown)}")
 
