@@ -87,7 +87,8 @@ def _data_version(tokens: tuple) -> str:
         sources = {}
     for sid in sorted(sources):
         e = sources[sid]
-        h.update(f"{sid}:{e.get('snapshot_fingerprint')}:{e.get('parquet_md5')};".encode())
+        # built_at too: the page says when the tables were last built, even if nothing changed
+        h.update(f"{sid}:{e.get('snapshot_fingerprint')}:{e.get('parquet_md5')}:{e.get('built_at')};".encode())
     try:
         h.update(Path(milestones_path).read_bytes())
     except OSError:

@@ -95,6 +95,17 @@ def test_new_data_means_new_keys(fs_cache, data_dir):
     assert cached.misses == 2  # a refresh changed the data version: rendered again, nothing invalidated
 
 
+def test_a_rebuild_with_the_same_data_is_a_new_version(fs_cache, data_dir):
+    """The page says when the tables were built: a rebuild that changed no number still shows it."""
+    catalog = data_dir / "catalog.json"
+    entry = {"snapshot_fingerprint": "a", "parquet_md5": "1", "built_at": "2026-11-30T06:00:00+00:00"}
+    catalog.write_text(json.dumps({"sources": {"cbp_seizures": entry}}))
+    before = cache.data_version()
+    time.sleep(0.01)
+    catalog.write_text(json.dumps({"sources": {"cbp_seizures": {**entry, "built_at": "2026-12-01T06:00:00+00:00"}}}))
+    assert cache.data_version() != before
+
+
 def test_cache_off_renders_every_time(fs_cache, monkeypatch):
     monkeypatch.setenv("FIGURE_CACHE", "off")
     cached = cache.memoize_view(_chart)
