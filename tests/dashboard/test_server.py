@@ -237,6 +237,17 @@ def test_gunicorn_config_bounds_every_request():
     assert cfg["limit_request_line"] <= 8190 and cfg["limit_request_field_size"] <= 8190
 
 
+def test_gunicorn_workers_use_the_system_allocator_for_arrow():
+    """Set before pyarrow is imported, or it has no effect: a fresh interpreter reads the config
+    the way gunicorn's master does, then imports pyarrow as the app would."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    code = ("exec(open('gunicorn.conf.py').read(), {}); import pyarrow; "
+            "print(pyarrow.default_memory_pool().backend_name)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "system"
+
+
 def test_under_gunicorn_a_132kb_post_is_refused_at_once_and_the_worker_lives(built_data):
     port = _free_port()
     env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "PRERENDER": "0"}
