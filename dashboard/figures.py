@@ -96,7 +96,8 @@ def _hover(line: Line, note: str = "") -> str:
 def line_traces(line: Line, text: FigureText = DEFAULT_TEXT) -> list[dict]:
     """Traces for one series: solid where final, dashed where flagged (one rule for every flag
     the vocabulary draws dashed), faint raw values under a rolling mean."""
-    frame = line.frame.dropna(subset=["value"])
+    has_value = line.frame["value"].notna().to_numpy()
+    frame = line.frame if has_value.all() else line.frame[has_value]  # pandas' dropna costs 0.5 ms a call
     traces = []
     if "unsmoothed" in line.frame:
         traces.append({

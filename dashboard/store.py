@@ -80,15 +80,20 @@ def series_all(series_id: str) -> pd.DataFrame:
 DENOMINATORS = tomllib.loads((Path(__file__).with_name("denominators.toml")).read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def _geo_countries() -> dict[str, str]:
+    g = geo_table()
+    return {code: country for code, country in zip(g["geo"], g["country"]) if isinstance(country, str)}
+
+
 @lru_cache(maxsize=64)
 def _population(geo: str, token: int) -> pd.Series:
-    g = geo_table()
-    country = g.loc[g["geo"] == geo, "country"]
-    sid = DENOMINATORS.get(country.iloc[0] if len(country) else "")
+    sid = DENOMINATORS.get(_geo_countries().get(geo, ""))
     if sid is None:
         return pd.Series(dtype=float)
     df = _series(sid, geo, token)
-    return pd.Series(df["value"].to_numpy(), index=df["date"].dt.year.to_numpy(), dtype=float)
+    years = df["date"].to_numpy().astype("datetime64[Y]").astype("int64") + 1970
+    return pd.Series(df["value"].to_numpy(), index=years, dtype=float)
 
 
 def population(geo: str) -> pd.Series:

@@ -24,25 +24,37 @@ class Transformed:
 
 def per_100k(df: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
     """Divide by the population of each date's calendar year (Series indexed by year)."""
-    pop = df["date"].dt.year.map(population)
-    return df.assign(value=df["value"] / pop * 1e5)
+    years = df["date"].to_numpy().astype("datetime64[Y]").astype(np.int64) + 1970
+    pop = population.reindex(years).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = df["value"].to_numpy(dtype=float) / pop * 1e5
+    return df.assign(value=rate)
 
 
 def index_to(df: pd.DataFrame, at: pd.Timestamp) -> tuple[pd.DataFrame, pd.Timestamp | None]:
     """100 at the first date on or after ``at`` that has a positive value."""
-    base = df[(df["date"] >= at) & (df["value"] > 0)]
-    if base.empty:
+    values = df["value"].to_numpy(dtype=float)
+    eligible = (df["date"].to_numpy() >= np.datetime64(at)) & (values > 0)
+    if not eligible.any():
         return df.assign(value=np.nan), None
-    row = base.iloc[0]
-    return df.assign(value=df["value"] / row["value"] * 100), row["date"]
+    i = int(eligible.argmax())  # rows are sorted by date: the first eligible one
+    return df.assign(value=values / values[i] * 100), pd.Timestamp(df["date"].iloc[i])
 
 
 def year_over_year(df: pd.DataFrame, frequency: str) -> pd.DataFrame:
     """% change against the same period a year earlier, matched by date, not by position."""
-    lag = pd.DateOffset(years=1)  # same period a year earlier, whatever the frequency
-    prior = df.set_index("date")["value"]
-    before = (df["date"] - lag).map(prior)
-    return df.assign(value=(df["value"] / before - 1) * 100)
+    dates = df["date"].to_numpy()
+    months = dates.astype("datetime64[M]")
+    if (months.astype(dates.dtype) == dates).all():
+        before_dates = (months - 12).astype(dates.dtype)  # period starts: the same month a year earlier
+    else:
+        before_dates = (df["date"] - pd.DateOffset(years=1)).to_numpy()  # any other day, as the calendar says
+    prior = pd.Series(df["value"].to_numpy(), index=dates)
+    prior = prior[~prior.index.duplicated(keep="last")]
+    before = prior.reindex(before_dates).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero a year earlier: inf, as pandas gives
+        change = (df["value"].to_numpy(dtype=float) / before - 1) * 100
+    return df.assign(value=change)
 
 
 def rolling_mean(df: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -69,10 +81,11 @@ def apply(
 
     ``label`` and ``note`` are catalog codes with parameters (the page words them): the axis
     label says what the values now are, the note what the reader should know."""
-    out = df[["date", "value", "flag"]]
-    if not out["date"].is_monotonic_increasing:  # the store's rows come sorted: skip the sort then
-        out = out.sort_values("date")
-    out = out.assign(raw=out["value"]).reset_index(drop=True)
+    if not df["date"].is_monotonic_increasing:  # the store's rows come sorted: skip the sort then
+        df = df.sort_values("date")
+    # One constructor call: selecting, assigning and re-indexing each cost a fixed ~0.3 ms in pandas.
+    out = pd.DataFrame({"date": df["date"].to_numpy(), "value": df["value"].to_numpy(),
+                        "flag": df["flag"].array, "raw": df["value"].to_numpy()})
     freq = vocabulary.frequencies()[frequency]
     label: tuple = ("axis.unit_12m" if freq.overlapping else "axis.unit", {"unit": unit})
     note: tuple | None = None

@@ -130,10 +130,7 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
         index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
     )
     panel.note(word(result.note, lang))
-    frame = result.frame
-    frame = frame[frame["date"] >= pd.Timestamp(state.start)]
-    if state.end:
-        frame = frame[frame["date"] <= pd.Timestamp(state.end)]
+    frame = _within(result.frame, state.start, state.end)
     unit_label = word(result.label, lang)
     panel.labels.append(unit_label)
     freq = vocabulary.frequencies()[s.frequency]
@@ -145,6 +142,15 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text))
     if s.source_id not in panel.sources:
         panel.sources.append(s.source_id)
+
+
+def _within(frame: pd.DataFrame, start: str, end: str | None) -> pd.DataFrame:
+    """The rows dated from ``start`` to ``end`` (inclusive); the frame itself when all are."""
+    dates = frame["date"].to_numpy()
+    keep = dates >= np.datetime64(pd.Timestamp(start))
+    if end:
+        keep &= dates <= np.datetime64(pd.Timestamp(end))
+    return frame if keep.all() else frame[keep]
 
 
 def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
