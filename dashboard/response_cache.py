@@ -6,7 +6,9 @@ through Dash's dispatch: the callback, the output lists, and plotly's JSON encod
 with the very same callback body, so this module answers those before Dash is involved:
 
 - A callback opts in with ``@cacheable_response`` (under ``@callback``). It must be a pure
-  function of its request body: everything it reads is in the inputs and states Dash posts.
+  function of its request body: everything it reads is in the inputs and states Dash posts (no
+  request headers: a payload without a valid language gets the default, not Accept-Language).
+  The timeline, Impact and Maps callbacks do.
 - Its key is a hash of the raw body, the code and data versions, the public base URL a citation
   embeds, and the UTC date (freshness notes count days).
 - The uncompressed response bytes go into a bounded LRU in this process (RESPONSE_CACHE_BYTES,

@@ -12,7 +12,7 @@ import flask
 from dash import Input, Output, State, callback, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import components, impact, store
+from dashboard import components, impact, response_cache, store
 from dashboard.analysis import AnalysisError
 from dashboard.i18n import DEFAULT_LANG, LANGS, PLOTLY_LOCALES, best_lang, day, number, t
 
@@ -89,8 +89,10 @@ def _str_in(value, options) -> bool:
 def _checked(values: dict, lang) -> tuple[dict, list[str]]:
     """Callback values -> the selection ``parse`` makes of the same URL parameters: defaults for
     the bad ones, with their notices, and ``lang``. ``parse`` compares each value's text with the
-    choices, so a list, dict or bool is never one (and a window of 12 is "12")."""
-    return parse({**values, **({"lang": lang} if _str_in(lang, LANGS) else {})})
+    choices, so a list, dict or bool is never one (and a window of 12 is "12"). The page always
+    posts its language; a payload without a valid one gets the default, never the request's
+    Accept-Language: a callback's answer depends on its body alone (dashboard/response_cache.py)."""
+    return parse({**values, "lang": lang if _str_in(lang, LANGS) else DEFAULT_LANG})
 
 
 def _series_options(lang: str) -> list[dict]:
@@ -211,6 +213,7 @@ def _synth_block(result, lang: str):
           Input("imp-series", "value"), Input("imp-geo", "value"), Input("imp-milestone", "value"),
           Input("imp-window", "value"), Input("imp-gap", "value"), Input("xc-x", "value"), Input("xc-y", "value"),
           State("imp-lang", "data"))
+@response_cache.cacheable_response  # reads nothing but the controls Dash posts
 def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
     # The controls' values are checked as the URL's are (a forged payload can send a list, a
     # number or an unknown id): a bad one falls back to its default with a notice, never a 500.
@@ -242,6 +245,7 @@ def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
 
 @callback(Output("xc-figure", "figure"), Output("xc-reading", "children"), Output("xc-warnings", "children"),
           Input("xc-x", "value"), Input("xc-y", "value"), State("imp-lang", "data"))
+@response_cache.cacheable_response  # reads nothing but the controls Dash posts
 def update_xcorr(x_id, y_id, lang):
     # Checked as the URL's x and y are: a forged value falls back to the default with a notice.
     sel, notes = _checked({"x": x_id, "y": y_id}, lang)

@@ -10,7 +10,7 @@ import flask
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import components, maps
+from dashboard import components, maps, response_cache
 from dashboard.i18n import LANGS, t
 from dashboard.state import check_params
 
@@ -138,6 +138,7 @@ def _one_map(key: str, option: str, year: int, lang: str, sort: str):
           Output("maps-query", "data"),
           Input("map-year", "value"), Input("map-us-drug", "value"), Input("map-mx-source", "value"),
           Input("maps-sort", "data"), State("maps-lang", "data"))
+@response_cache.cacheable_response  # reads nothing but the controls Dash posts
 def update_maps(year, us_drug, mx_source, sort, lang):
     # a forged value (a list, a dict) draws nothing rather than failing a lookup with a 500
     year = _year(year)

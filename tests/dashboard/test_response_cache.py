@@ -52,7 +52,9 @@ def bodies(dash_app):
     route = next(d for d in deps if "_pages_content" in d["output"])
     callbacks = valid_callbacks(client, deps, route)
     timeline = next(c.body for c in callbacks if "panel-box" in c.body["output"] and "fig" in c.body["output"])
-    return {"timeline": timeline, "router": router_body(route, "/", "?lang=es")}
+    impact = next(c.body for c in callbacks if "imp-verdict" in c.body["output"])
+    maps = next(c.body for c in callbacks if "map-us.figure" in c.body["output"])
+    return {"timeline": timeline, "impact": impact, "maps": maps, "router": router_body(route, "/", "?lang=es")}
 
 
 @pytest.fixture
@@ -114,6 +116,25 @@ def test_a_compressed_hit_is_the_same_response(client, front, bodies, renders):
     assert first.headers["Content-Encoding"] == second.headers["Content-Encoding"] == "br"
     assert brotli.decompress(first.data) == brotli.decompress(second.data) == plain
     assert len(renders) == 1
+
+
+def test_a_repeated_impact_view_skips_the_model_fit(client, front, bodies, monkeypatch):
+    """The Impact page's fits (model, placebo dates, synthetic control) are its costly part."""
+    from dashboard import impact
+
+    fits = []
+    real = impact.run
+    monkeypatch.setattr(impact, "run", lambda *a, **k: fits.append(a) or real(*a, **k))
+    first = post(client, bodies["impact"])
+    again = post(client, bodies["impact"])
+    assert first.status_code == again.status_code == 200
+    assert len(fits) == 1 and again.data == first.data
+
+
+def test_a_repeated_maps_view_is_kept(client, front, bodies):
+    first = post(client, bodies["maps"])
+    assert first.status_code == 200 and len(front) == 1
+    assert post(client, bodies["maps"]).data == first.data
 
 
 def test_only_marked_callbacks_are_kept(client, front, bodies):
