@@ -293,6 +293,8 @@ def test_every_page_loads_with_zero_csp_violations(server, browser):
         page.on("console", lambda m, c=console: c.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(server + path)
         page.wait_for_load_state("networkidle")
+        if path == "/":  # its charts are drawn after the page's callbacks: wait for them, on a slow host too
+            page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         page.wait_for_timeout(500)
         graphs = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(g => "
                                "[g._context.showSendToCloud, g.querySelectorAll('[data-title*=\"Cloud\"]').length])")
