@@ -143,9 +143,14 @@ def _plain(value):
 
 # ---------------------------------------------------------------- backends
 
+def enabled() -> bool:
+    """False when FIGURE_CACHE turns caching off (every request renders)."""
+    return os.environ.get(SWITCH_ENV, "").lower() not in {"off", "0", "false", "no"}
+
+
 def backend():
     """The process's cache backend (None when caching is off); built once per process and URL."""
-    if os.environ.get(SWITCH_ENV, "").lower() in {"off", "0", "false", "no"}:
+    if not enabled():
         return None
     url = os.environ.get(REDIS_URL_ENV, "").strip()
     where = url or str(_cache_dir())

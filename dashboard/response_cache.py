@@ -112,8 +112,10 @@ def install(app, store: BoundedLRU | None = None) -> BoundedLRU | None:
     """Answer repeated cacheable callback bodies from ``store`` (a new LRU sized by the
     environment unless given). Register after the body-shape check and after Flask-Compress."""
     if store is None:
+        from dashboard import cache
+
         size = max_bytes()
-        if size == 0 or os.environ.get("FIGURE_CACHE", "").lower() in {"off", "0", "false", "no"}:
+        if size == 0 or not cache.enabled():
             return None
         store = BoundedLRU(size)
     server = app.server

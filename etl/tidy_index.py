@@ -60,12 +60,10 @@ def index_dir() -> Path:
 class TidyIndex:
     """A memory-mapped tidy table with its run index."""
 
-    def __init__(self, rows: pa.Table, keys: pa.Table, metadata: dict | None, directory: pa.Table | None = None):
+    def __init__(self, rows: pa.Table, keys: pa.Table, metadata: dict | None, directory: pa.Table):
         self.rows = rows
         self.keys = keys
         self.metadata = metadata
-        if directory is None:
-            directory = series_directory(keys.column("series_id"))
         self._dir_sid, self._dir_lo, self._dir_hi = (_one_chunk(directory.column(c)) for c in ("series_id", "lo", "hi"))
         # Columns as Python-indexable arrays for bisect (one element read per probe). The key
         # file is one record batch, so these are views onto the mapped file, not copies.
