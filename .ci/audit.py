@@ -7,13 +7,15 @@ First pip-audit against the lock (OSV's database, hashes required). Where OSV is
 ``vulnerabilities`` are the advisories (from OSV) of the project's latest release, each with the
 versions that fix it. A locked version equal to the latest is then fully audited; an older one
 is checked against every advisory the latest release still lists and reported as "behind", since
-advisories fixed before the latest release are not in that document.
+advisories fixed before the latest release are not in that document. A package whose newer releases
+all need a newer Python than this one is reported as at the newest release for this Python.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -63,8 +65,27 @@ def _vkey(v: str) -> tuple:
     return Version(v)
 
 
+def newest_for_python(doc: dict, python: str) -> str | None:
+    """The newest final, unyanked release of a project whose files all admit ``python``."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion
+
+    best = None
+    for version, files in (doc.get("releases") or {}).items():
+        try:
+            v = _vkey(version)
+            ok = bool(files) and not v.is_prerelease and not any(f.get("yanked") for f in files) and all(
+                SpecifierSet(f.get("requires_python") or "").contains(python) for f in files)
+        except (InvalidVersion, InvalidSpecifier):
+            continue
+        if ok and (best is None or v > _vkey(best)):
+            best = version
+    return best
+
+
 def pypi_fallback(locked: dict[str, str]) -> int:
-    vulnerable, behind, failed = [], [], []
+    python = platform.python_version()
+    vulnerable, behind, newest_here, failed = [], [], [], []
     for name, version in sorted(locked.items()):
         try:
             with urllib.request.urlopen(PYPI_PROJECT.format(name=name), timeout=20) as r:
@@ -79,9 +100,18 @@ def pypi_fallback(locked: dict[str, str]) -> int:
                 vulnerable.append(f"{name}=={version}: {v.get('id')} {', '.join(v.get('aliases') or [])} "
                                   f"(fixed in {', '.join(fixed) or 'no release'})")
         if _vkey(version) < _vkey(latest):
-            behind.append(f"{name}=={version} (latest {latest})")
-    print(f"PyPI project JSON: {len(locked)} locked packages; {len(locked) - len(behind) - len(failed)} at their "
-          f"latest release, audited in full; {len(behind)} behind, checked against the latest release's advisories")
+            here = newest_for_python(doc, python)
+            if here is not None and _vkey(version) >= _vkey(here):
+                newest_here.append(f"{name}=={version} (latest {latest} needs Python "
+                                   f"{doc['info'].get('requires_python') or 'newer'})")
+            else:
+                behind.append(f"{name}=={version} (latest {latest})")
+    at_latest = len(locked) - len(behind) - len(newest_here) - len(failed)
+    print(f"PyPI project JSON: {len(locked)} locked packages; {at_latest} at their latest release, audited in full; "
+          f"{len(newest_here)} at the newest release for Python {python}; {len(behind)} behind; those "
+          f"{len(newest_here) + len(behind)} checked against the latest release's advisories")
+    for b in newest_here:
+        print(f"  newest for Python {python}: {b}")
     for b in behind:
         print(f"  behind: {b}")
     for f in failed:
