@@ -16,6 +16,7 @@ GUNICORN_MAX_REQUESTS (default 2000), HOST/PORT or GUNICORN_BIND, PRERENDER=0 to
 the default views at start.
 """
 
+import gc
 import os
 import subprocess
 import sys
@@ -48,3 +49,13 @@ def when_ready(server):
     so the master stays small (workers fork from it) and start-up is not delayed."""
     if os.environ.get("PRERENDER", "1") != "0":
         subprocess.Popen([sys.executable, "-m", "dashboard.cache", "prerender"], stdout=subprocess.DEVNULL)
+
+
+def pre_fork(server, worker):
+    """Freeze the preloaded app's objects before each worker is forked. Python's cycle collector
+    writes to the header of every object it visits, so in a worker each page of the master's
+    objects would soon be copied (copy-on-write) and stop being shared; frozen objects are never
+    visited. benchmarks/serving.py: private memory (USS) per rendering worker 63-72 -> 39 MiB, PSS
+    90-100 -> 74 MiB, speed unchanged (RSS counts shared pages too, so it does not move)."""
+    gc.collect()
+    gc.freeze()

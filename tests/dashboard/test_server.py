@@ -237,6 +237,22 @@ def test_gunicorn_config_bounds_every_request():
     assert cfg["limit_request_line"] <= 8190 and cfg["limit_request_field_size"] <= 8190
 
 
+def test_gunicorn_freezes_the_preloaded_objects_before_each_fork():
+    """Frozen objects are never visited by the cycle collector, so a worker keeps sharing the
+    master's pages instead of copying them."""
+    import gc
+
+    cfg: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), cfg)
+    before = gc.get_freeze_count()
+    keep = [[] for _ in range(10)]  # tracked objects (lists) the next freeze must take
+    try:
+        cfg["pre_fork"](None, None)
+        assert gc.get_freeze_count() >= before + len(keep)
+    finally:
+        gc.unfreeze()
+
+
 def test_gunicorn_workers_use_the_system_allocator_for_arrow():
     """Set before pyarrow is imported, or it has no effect: a fresh interpreter reads the config
     the way gunicorn's master does, then imports pyarrow as the app would."""
