@@ -99,7 +99,8 @@ def apply(
         missing = out["value"].isna() & out["raw"].notna()
         if missing.any():
             years = sorted(out.loc[missing, "date"].dt.year.unique())
-            note = ("note.no_population_years", {"first": str(years[0]), "last": str(years[-1])})
+            note = ("note.no_population_year", {"year": str(years[0])}) if len(years) == 1 else \
+                ("note.no_population_years", {"first": str(years[0]), "last": str(years[-1])})
         label = ("axis.per100k_12m", {}) if freq.overlapping else \
             ("axis.per100k_annualised", {}) if freq.periods_per_year > 1 else ("axis.per100k_year", {})
     elif transform == "index":

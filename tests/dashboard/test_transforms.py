@@ -43,6 +43,17 @@ def test_apply_per100k_label_and_no_population_note():
     assert "population" in en(r.note).lower()
 
 
+def test_missing_population_years_are_named_once_for_one_year_and_as_a_range_for_several():
+    pop = pd.Series({2023: 1e6})  # synthetic: estimates end in 2023
+    one = transforms.apply(synthetic(["2023-12-01", "2024-01-01", "2024-02-01"], [1, 2, 3]), transform="per100k",
+                           frequency="monthly", unit="deaths", population=pop)
+    assert en(one.note) == "No population estimate for 2024: those points have no rate."
+    assert word(one.note, "es") == "No hay estimación de población para 2024: esos puntos no tienen tasa."
+    two = transforms.apply(synthetic(["2023-12-01", "2024-01-01", "2025-01-01"], [1, 2, 3]), transform="per100k",
+                           frequency="monthly", unit="deaths", population=pop)
+    assert en(two.note) == "No population estimate for 2024–2025: those points have no rate."
+
+
 def test_index_is_100_at_first_positive_on_or_after_date():
     synthetic_df = synthetic(["2018-12-01", "2019-01-01", "2019-02-01", "2019-03-01"], [5, 0, 40, 80])
     out, base = transforms.index_to(synthetic_df, pd.Timestamp("2019-01-01"))
