@@ -50,6 +50,8 @@ class Panel:
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    # Years without a population estimate, over all the panel's series: one note names them all.
+    unrated_years: set[str] = field(default_factory=set)
 
     @property
     def key(self) -> str:
@@ -129,7 +131,10 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
         population=store.population(geo) if transform == "per100k" else None,
         index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
     )
-    panel.note(word(result.note, lang))
+    if result.note and result.note[0] in POPULATION_YEAR_NOTES:
+        panel.unrated_years.update(result.note[1].values())
+    else:
+        panel.note(word(result.note, lang))
     frame = _within(result.frame, state.start, state.end)
     unit_label = word(result.label, lang)
     panel.labels.append(unit_label)
@@ -142,6 +147,16 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text))
     if s.source_id not in panel.sources:
         panel.sources.append(s.source_id)
+
+
+POPULATION_YEAR_NOTES = ("note.no_population_year", "note.no_population_years")
+
+
+def unrated_note(years: set[str], lang: str) -> str:
+    """One note for every year a panel's rates lack a population (not one per series)."""
+    first, last = min(years), max(years)
+    return t("note.no_population_year", lang, year=first) if first == last else \
+        t("note.no_population_years", lang, first=first, last=last)
 
 
 def _within(frame: pd.DataFrame, start: str, end: str | None) -> pd.DataFrame:
@@ -164,6 +179,8 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
     others = [g for g in view.compare if g != view.geo]
     for i, (g, s) in enumerate((g, s) for g in others for s in chosen):
         _add_series(panel, state, s, geo=g, color=COMPARE_COLORS[i % len(COMPARE_COLORS)])
+    if panel.unrated_years:
+        panel.note(unrated_note(panel.unrated_years, lang))
     frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}
     if any(f.overlapping for f in frequencies):
         panel.notes.insert(0, t("note.overlapping", lang))

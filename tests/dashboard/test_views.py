@@ -141,6 +141,21 @@ def test_per100k_for_cbp_gives_note_and_counts(reg, DEFAULT):
     assert len(rate) > 50 and (rate < 1000).all()
 
 
+def test_per100k_names_the_years_without_population_once_per_panel(reg, DEFAULT):
+    """Two overdose series whose data run past the population estimates: one note naming every
+    year either lacks, not one near-duplicate per series."""
+    for lang in ("en", "es"):
+        deaths = panel(reg, replace(DEFAULT, transform="per100k", lang=lang), "deaths")
+        years = sorted({str(d.year) for s in deaths.shown
+                        for d, v, r in zip(s.frame["date"], s.frame["value"], s.frame["raw"])
+                        if pd.isna(v) and pd.notna(r)})
+        assert len(deaths.shown) >= 2 and years  # the real data do run past the estimates
+        expected = views.unrated_note(set(years), lang)
+        assert (years[0] in expected) and (years[-1] in expected)
+        prefix = t("note.no_population_years", lang, first="", last="").split("–")[0]  # "No population estimate for "
+        assert [n for n in deaths.notes if n.startswith(prefix)] == [expected]
+
+
 def test_per100k_state_rate_of_12_month_sums_is_counts_over_population(reg, DEFAULT):
     s = replace(DEFAULT, transform="per100k").with_panel("deaths", geo="US-AZ", drug=("all_drugs",))
     p = panel(reg, s, "deaths")
