@@ -456,6 +456,18 @@ def test_full_page_screenshot_is_not_blank(page, server):
     page.errors.assert_none()
 
 
+def test_opening_a_panels_data_table_draws_its_points(page, server):
+    """The table is drawn only when its box is opened: the reader's toggle must reach the server."""
+    open_view(page, server)
+    box = page.locator('details.panel-table').first
+    box.locator("summary").click()
+    rows = box.locator("tbody tr")
+    rows.first.wait_for(timeout=TIMEOUT_MS)
+    assert rows.count() > 100  # one row per month since 2015
+    assert box.locator("thead th").count() >= 2  # the date and at least one series
+    page.errors.assert_none()
+
+
 PLOTLY_SCRIPTS = "() => [...document.scripts].map(s => s.src.split('/').pop().split('?')[0]).filter(s => s.includes('plotly'))"
 
 
