@@ -20,6 +20,9 @@ class Transformed:
     frame: pd.DataFrame  # date, value, raw, flag
     label: tuple         # what the y values now are: (catalog key, params)
     note: tuple | None = None   # what the user should know (e.g. why nothing is shown), or None
+    # Calendar years with values but no population estimate (a per-100k rate has no value there);
+    # kept apart from ``note`` so smoothing's note cannot hide it, and a panel can name them once.
+    unrated_years: tuple[int, ...] = ()
 
 
 def per_100k(df: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
@@ -89,6 +92,7 @@ def apply(
     freq = vocabulary.frequencies()[frequency]
     label: tuple = ("axis.unit_12m" if freq.overlapping else "axis.unit", {"unit": unit})
     note: tuple | None = None
+    unrated: tuple[int, ...] = ()
     if transform == "per100k":
         if population is None or population.empty:
             return Transformed(out.assign(value=np.nan), label, ("note.no_population", {}))
@@ -98,9 +102,7 @@ def apply(
             out = out.assign(value=out["value"] * freq.periods_per_year)
         missing = out["value"].isna() & out["raw"].notna()
         if missing.any():
-            years = sorted(out.loc[missing, "date"].dt.year.unique())
-            note = ("note.no_population_year", {"year": str(years[0])}) if len(years) == 1 else \
-                ("note.no_population_years", {"first": str(years[0]), "last": str(years[-1])})
+            unrated = tuple(int(y) for y in sorted(out.loc[missing, "date"].dt.year.unique()))
         label = ("axis.per100k_12m", {}) if freq.overlapping else \
             ("axis.per100k_annualised", {}) if freq.periods_per_year > 1 else ("axis.per100k_year", {})
     elif transform == "index":
@@ -121,4 +123,4 @@ def apply(
             out = out.assign(unsmoothed=out["value"])
             out = rolling_mean(out, int(periods))
             label = ("axis.rolling", {"inner": label, "months": rolling})
-    return Transformed(out, label, note)
+    return Transformed(out, label, note, unrated)

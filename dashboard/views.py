@@ -51,7 +51,7 @@ class Panel:
     notes: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     # Years without a population estimate, over all the panel's series: one note names them all.
-    unrated_years: set[str] = field(default_factory=set)
+    unrated_years: set[int] = field(default_factory=set)
 
     @property
     def key(self) -> str:
@@ -131,10 +131,8 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
         population=store.population(geo) if transform == "per100k" else None,
         index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
     )
-    if result.note and result.note[0] in POPULATION_YEAR_NOTES:
-        panel.unrated_years.update(result.note[1].values())
-    else:
-        panel.note(word(result.note, lang))
+    panel.note(word(result.note, lang))
+    panel.unrated_years.update(result.unrated_years)
     frame = _within(result.frame, state.start, state.end)
     unit_label = word(result.label, lang)
     panel.labels.append(unit_label)
@@ -149,12 +147,9 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
         panel.sources.append(s.source_id)
 
 
-POPULATION_YEAR_NOTES = ("note.no_population_year", "note.no_population_years")
-
-
-def unrated_note(years: set[str], lang: str) -> str:
+def unrated_note(years: set[int], lang: str) -> str:
     """One note for every year a panel's rates lack a population (not one per series)."""
-    first, last = min(years), max(years)
+    first, last = str(min(years)), str(max(years))
     return t("note.no_population_year", lang, year=first) if first == last else \
         t("note.no_population_years", lang, first=first, last=last)
 

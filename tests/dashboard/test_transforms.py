@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import transforms
+from dashboard import transforms, views
 from dashboard.views import word
 
 
@@ -43,15 +43,18 @@ def test_apply_per100k_label_and_no_population_note():
     assert "population" in en(r.note).lower()
 
 
-def test_missing_population_years_are_named_once_for_one_year_and_as_a_range_for_several():
+def test_per100k_reports_the_years_without_population_even_under_a_rolling_mean():
     pop = pd.Series({2023: 1e6})  # synthetic: estimates end in 2023
-    one = transforms.apply(synthetic(["2023-12-01", "2024-01-01", "2024-02-01"], [1, 2, 3]), transform="per100k",
-                           frequency="monthly", unit="deaths", population=pop)
-    assert en(one.note) == "No population estimate for 2024: those points have no rate."
-    assert word(one.note, "es") == "No hay estimación de población para 2024: esos puntos no tienen tasa."
-    two = transforms.apply(synthetic(["2023-12-01", "2024-01-01", "2025-01-01"], [1, 2, 3]), transform="per100k",
-                           frequency="monthly", unit="deaths", population=pop)
-    assert en(two.note) == "No population estimate for 2024–2025: those points have no rate."
+    dates = pd.date_range("2023-01-01", "2025-06-01", freq="MS")
+    r = transforms.apply(synthetic(dates, range(len(dates))), transform="per100k", frequency="monthly",
+                         unit="deaths", population=pop)
+    assert r.unrated_years == (2024, 2025) and r.note is None
+    smoothed = transforms.apply(synthetic(dates, range(len(dates))), transform="per100k", frequency="monthly",
+                                unit="deaths", population=pop, rolling=3)
+    assert smoothed.unrated_years == (2024, 2025)  # the smoothing's own label does not hide them
+    assert views.unrated_note({2024}, "en") == "No population estimate for 2024: those points have no rate."
+    assert views.unrated_note({2024}, "es") == "No hay estimación de población para 2024: esos puntos no tienen tasa."
+    assert views.unrated_note({2024, 2025}, "en") == "No population estimate for 2024–2025: those points have no rate."
 
 
 def test_index_is_100_at_first_positive_on_or_after_date():
