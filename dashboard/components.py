@@ -33,13 +33,19 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
             html.A(p["publisher"], href=p["landing_url"], target="_blank", rel="noopener",
                    lang="en" if lang != "en" else None),  # publishers' names are given in English
             " — " + " · ".join(parts),
-            html.Span(t("prov.stale", lang), className="badge stale",
-                      title=t("prov.stale_title", lang, snapshot=p["snapshot"], days=p["age_days"] or 0,
-                              cadence=t(f"sources.cadence.{p['cadence']}", lang)
-                              if i18n.has(f"sources.cadence.{p['cadence']}") else p["cadence"]))
-            if p["stale"] else None,
+            stale_badge(p, lang),
         ], className="prov-item"))
     return html.Div(items, className="provenance")
+
+
+def stale_badge(p: dict, lang: str) -> html.Span | None:
+    """The "stale" badge of a source's provenance (store.provenance), or None when it is fresh:
+    one rule for every page that says how current a source is."""
+    if not p["stale"]:
+        return None
+    cadence = t(f"sources.cadence.{p['cadence']}", lang) if i18n.has(f"sources.cadence.{p['cadence']}") else p["cadence"]
+    return html.Span(t("prov.stale", lang), className="badge stale",
+                     title=t("prov.stale_title", lang, snapshot=p["snapshot"], days=p["age_days"] or 0, cadence=cadence))
 
 
 DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",

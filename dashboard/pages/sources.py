@@ -81,7 +81,7 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.
                 t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
                                                          target="_blank", rel="noopener")], className="source-meta"),
-        html.P(built, className="source-meta"),
+        html.P([built, " ", components.stale_badge(store.provenance(sid), lang)], className="source-meta"),
         html.P([t("sources.last_error", lang, at=attempt.get("at", "—")), " ",
                 html.Span(attempt.get("error"), lang="en")], className="notice warning")
         if attempt.get("error") else None,
