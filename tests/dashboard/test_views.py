@@ -544,3 +544,19 @@ def test_stale_badge_counts_from_the_snapshot_date_against_the_cadence(now, stal
 
     p = store.provenance("cdc_vsrr_overdose", now=datetime.fromisoformat(now).replace(tzinfo=timezone.utc))
     assert p["snapshot"] == "2026-06-27" and p["stale"] is stale
+
+
+def test_the_note_comparing_inegi_and_sesnsp_states_the_gap_the_data_show(reg):
+    """The homicide panel's note quotes the yearly gap between the two national counts: checked
+    against the shipped tables, so a refresh that changes it fails here instead of misleading."""
+    sesnsp = store.series("sesnsp_homicide.homicidio_doloso", "MX")
+    inegi = store.series("inegi_homicide.homicides", "MX")
+    yearly = {name: df.groupby(df["date"].dt.year)["value"].sum() for name, df in (("s", sesnsp), ("i", inegi))}
+    gap = (yearly["i"] - yearly["s"]).loc[2015:2022]
+    assert len(gap) == 8
+    low, high = f"{int(gap.min()):,}", f"{int(gap.max()):,}"
+    notes = [n for p in reg.panels.values() for n in p.notes if "INEGI" in n.text and "SESNSP" in n.text]
+    assert notes
+    for n in notes:
+        for text in (n.text, n.text_es):
+            assert f"{low} " in text and f"{high} " in text and "2015" in text and "2022" in text, text
