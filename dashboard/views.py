@@ -115,7 +115,8 @@ def _index_month(index_at: str, _milestones_token: int) -> pd.Timestamp:
 COMPARE_COLORS = ("#7f8c8d", "#b7950b", "#5d6d7e", "#a04000", "#117a65", "#6c3483")
 
 
-def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None = None, color: str | None = None) -> None:
+def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None = None, color: str | None = None,
+                index_at: pd.Timestamp | None = None) -> None:
     lang = state.lang
     geo = geo or panel.geo
     name = label(s, lang) if geo == panel.geo else f"{label(s, lang)} — {geo_label(panel.spec, geo, lang)}"
@@ -129,7 +130,8 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     result = transforms.apply(
         rows, transform=transform, frequency=s.frequency, unit=s.unit,
         population=store.population(geo) if transform == "per100k" else None,
-        index_at=index_date(state) if transform == "index" else None, rolling=state.rolling,
+        index_at=(index_at if index_at is not None else index_date(state)) if transform == "index" else None,
+        rolling=state.rolling,
     )
     panel.note(word(result.note, lang))
     panel.unrated_years.update(result.unrated_years)
@@ -163,17 +165,37 @@ def _within(frame: pd.DataFrame, start: str, end: str | None) -> pd.DataFrame:
     return frame if keep.all() else frame[keep]
 
 
+def common_index_base(lines: list[tuple[str, str]], at: pd.Timestamp) -> pd.Timestamp | None:
+    """The first date on or after ``at`` by which every (series, geography) of a panel has a
+    positive value: all its lines are indexed to that one date, so they start comparable (a
+    series that begins after ``at`` would otherwise be 100 at its own start, others at ``at``)."""
+    firsts = []
+    for series_id, geo in lines:
+        rows = store.series(series_id, geo)
+        dates, values = rows["date"].to_numpy(), rows["value"].to_numpy(dtype=float)
+        ok = (dates >= np.datetime64(at)) & (values > 0)
+        if ok.any():
+            firsts.append(dates[ok].min())
+    return pd.Timestamp(max(firsts)) if firsts else None
+
+
 def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
     view = state.panel(spec.key)
     selection = view.selection()
     lang = state.lang
     panel = Panel(spec, view.geo, lang, panel_title(spec, view.geo, selection, lang))
     chosen = spec.select(selection)
-    for s in chosen:
-        _add_series(panel, state, s)
     others = [g for g in view.compare if g != view.geo]
+    base = None
+    if state.transform == "index":
+        asked = index_date(state)
+        base = common_index_base([(s.id, g) for g in [view.geo, *others] for s in chosen], asked)
+        if base is not None and base.to_period("M") != asked.to_period("M"):
+            panel.note(t("note.index_common_base", lang, base=i18n.month(base, lang), asked=i18n.month(asked, lang)))
+    for s in chosen:
+        _add_series(panel, state, s, index_at=base)
     for i, (g, s) in enumerate((g, s) for g in others for s in chosen):
-        _add_series(panel, state, s, geo=g, color=COMPARE_COLORS[i % len(COMPARE_COLORS)])
+        _add_series(panel, state, s, geo=g, color=COMPARE_COLORS[i % len(COMPARE_COLORS)], index_at=base)
     if panel.unrated_years:
         panel.note(unrated_note(panel.unrated_years, lang))
     frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}

@@ -560,3 +560,24 @@ def test_the_note_comparing_inegi_and_sesnsp_states_the_gap_the_data_show(reg):
     for n in notes:
         for text in (n.text, n.text_es):
             assert f"{low} " in text and f"{high} " in text and "2015" in text and "2022" in text, text
+
+
+def test_index_at_a_date_before_some_series_start_bases_every_line_on_one_common_month(reg, DEFAULT):
+    """Mérida (Oct 2007) predates SESNSP's series (2015): each line used to be 100 at its own
+    start, so INEGI stood at ~200 beside SESNSP's 100 in the same month. Now all share one base."""
+    ms = store.milestones()
+    early = ms.loc[ms["date"] < pd.Timestamp("2010-01-01"), "id"].iloc[0]  # Mérida, 2007
+    s = replace(DEFAULT, transform="index", index_at=early, start="2000-01-01")
+    homicides = panel(reg, s, "homicides")
+    assert len(homicides.shown) >= 2
+    bases = {sh.frame.loc[sh.frame["value"].sub(100).abs() < 1e-9, "date"].min() for sh in homicides.shown}
+    assert len(bases) == 1  # one common base month
+    base = bases.pop()
+    first = max(sh.frame.loc[sh.frame["raw"] > 0, "date"].min() for sh in homicides.shown)
+    assert base == first  # the first month every line has data
+    assert len(set(homicides.labels)) == 1
+    assert t("note.index_common_base", "en", base=i18n.month(base, "en"),
+             asked=i18n.month(ms.loc[ms["id"] == early, "date"].iloc[0], "en")) in homicides.notes
+    # a date every line covers keeps its own base and says nothing more
+    plain_index = panel(reg, replace(DEFAULT, transform="index"), "homicides")
+    assert not any("first month every line" in n for n in plain_index.notes)
