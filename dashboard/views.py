@@ -396,7 +396,8 @@ def panel_figure(panel: Panel, state: ViewState, x_range: tuple[str, str]) -> tu
     notes = list(panel.notes)
     if state.log:
         hidden = sum(transforms.log_hidden(line.frame["value"]) for line in panel.lines)
-        notes.append(t("note.log_hidden", lang, n=hidden) if hidden else t("note.log_none", lang))
+        if hidden:  # a note on every panel saying nothing is hidden would only be noise
+            notes.append(t("note.log_hidden", lang, n=hidden))
     spec = figures.timeline_spec(
         panel.lines, ms, title=panel.title, y_label=panel.y_label, x_range=x_range, log=state.log,
         highlight=state.hl, lang=lang, changepoints=cps,

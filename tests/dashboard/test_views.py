@@ -581,3 +581,16 @@ def test_index_at_a_date_before_some_series_start_bases_every_line_on_one_common
     # a date every line covers keeps its own base and says nothing more
     plain_index = panel(reg, replace(DEFAULT, transform="index"), "homicides")
     assert not any("first month every line" in n for n in plain_index.notes)
+
+
+def test_log_scale_notes_only_the_points_it_hides(reg, DEFAULT):
+    s = replace(DEFAULT, log=True, transform="yoy")  # year-over-year changes go below zero: some hidden
+    xr = ("2015-01-01", "2026-01-01")
+    counted = []
+    for p in views.build_panels(s):
+        hidden = sum(views.transforms.log_hidden(line.frame["value"]) for line in p.lines)
+        _, notes = views.panel_figure(p, s, xr)
+        assert (t("note.log_hidden", "en", n=hidden) in notes) == (hidden > 0)
+        assert len(notes) == len(p.notes) + (hidden > 0)  # no "nothing hidden" line
+        counted.append(hidden)
+    assert any(counted)
