@@ -233,6 +233,9 @@ def figure(key: str, option: str, year: int, frame: pd.DataFrame, lang: str) -> 
     if shown.empty:
         fig.add_annotation(text=t("maps.figure.no_data", lang, year=str(year)), xref="paper", yref="paper",
                            x=0.5, y=0.5, showarrow=False, font={"size": 14})
+        # no geo trace: plotly would draw an empty grid with meaningless numbered axes instead
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
     else:
         hover = [t(f"maps.{key}.hover", lang, name=n, rate=number(v, lang, 1), count=number(c, lang, 0),
                    population=number(p, lang, 0))

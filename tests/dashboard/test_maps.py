@@ -56,6 +56,7 @@ def test_every_offered_year_renders_both_maps_with_every_option(year):
                     assert any(t.type == "choropleth" and len(t.locations) for t in fig.data)
                 else:  # the map says so, and where to look instead
                     assert not fig.data and "No state figures" in fig.layout.annotations[0].text
+                    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False  # no bare grid
                     assert "no state figures" in summary and "pick a year" in summary
 
 
