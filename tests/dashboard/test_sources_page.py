@@ -44,3 +44,13 @@ def test_each_source_carries_the_stale_badge_exactly_when_its_charts_do(dash_app
             assert _text(badges[0]) == t("prov.stale", lang)
             # the build status speaks of the last refresh: it must not call stale data current
             assert {"en": "up to date", "es": "al día"}[lang] not in _text(block), sid
+
+
+def test_spanish_page_gives_each_source_its_spanish_license_and_caveats(dash_app):
+    page = sys.modules["dashboard.pages.sources"]
+    text = _text(page.layout(lang="es"))
+    for src in all_sources().values():
+        assert src.meta.license_es and src.meta.license_es in text, src.id
+        if src.meta.caveats:
+            assert src.meta.caveats_es, f"{src.id} has caveats but no caveats_es"
+            assert src.meta.caveats_es in text and src.meta.caveats not in text, src.id
