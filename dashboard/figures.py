@@ -335,7 +335,9 @@ def timeline_spec(
         "xaxis": {"type": "date", "automargin": True, "range": list(x_range) if x_range else None, "showgrid": True,
                   "gridcolor": "#eee", "linecolor": "#999"},
         "yaxis": {"title": {"text": y_label}, "type": "log" if log else "linear", "gridcolor": "#eee",
-                  "rangemode": None if log else "tozero", "tickformat": None if log else ",~g", "automargin": True},
+                  "rangemode": None if log else "tozero", "tickformat": None if log else ",~g", "automargin": True,
+                  # plotly labels the ticks between powers of ten "2, 3": over 10-40 that read "2, 3, 10, 2, 3"
+                  **({"minorloglabels": "complete"} if log else {})},
         # Room above the markers (y = 1) for their numbers.
         "yaxis2": {"overlaying": "y", "range": [0, 1.14], "visible": False, "fixedrange": True},
         "shapes": shapes,

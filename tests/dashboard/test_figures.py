@@ -245,6 +245,7 @@ def test_layout_range_log_title_and_source(milestones):
     assert fig.layout.title.subtitle.text == "Source: CDC"  # an exported image says where it comes from
     assert list(fig.layout.xaxis.range) == ["2019-01-01", "2020-12-01"]
     assert fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis.minorloglabels == "complete"  # "20, 30", not "2, 3" between powers of ten
     assert fig.layout.yaxis.title.text == "deaths"
 
 
