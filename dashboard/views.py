@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from babel.lists import format_list
 
 from dashboard import figures, i18n, store, transforms
 from dashboard.figures import Line
@@ -52,6 +53,8 @@ class Panel:
     labels: list[str] = field(default_factory=list)
     # Years without a population estimate, over all the panel's series: one note names them all.
     unrated_years: set[int] = field(default_factory=set)
+    # Series drawn as published because a rate means nothing for them (seizures, scores): one note.
+    counts_only: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -125,8 +128,8 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
         panel.note(t("note.no_data", lang, series=name, geo=geo_label(panel.spec, geo, lang)))
         return
     transform = state.transform if (s.per_100k or state.transform != "per100k") else "counts"
-    if transform != state.transform:
-        panel.note(t("note.no_rate", lang, series=name))
+    if transform != state.transform and label(s, lang) not in panel.counts_only:
+        panel.counts_only.append(label(s, lang))  # the series, not each geography compared
     result = transforms.apply(
         rows, transform=transform, frequency=s.frequency, unit=s.unit,
         population=store.population(geo) if transform == "per100k" else None,
@@ -196,6 +199,8 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
         _add_series(panel, state, s, index_at=base)
     for i, (g, s) in enumerate((g, s) for g in others for s in chosen):
         _add_series(panel, state, s, geo=g, color=COMPARE_COLORS[i % len(COMPARE_COLORS)], index_at=base)
+    if panel.counts_only:
+        panel.note(t("note.no_rate", lang, series=format_list(panel.counts_only, locale=i18n.BABEL_LOCALES[lang])))
     if panel.unrated_years:
         panel.note(unrated_note(panel.unrated_years, lang))
     frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}

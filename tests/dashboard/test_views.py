@@ -594,3 +594,24 @@ def test_log_scale_notes_only_the_points_it_hides(reg, DEFAULT):
         assert len(notes) == len(p.notes) + (hidden > 0)  # no "nothing hidden" line
         counted.append(hidden)
     assert any(counted)
+
+
+def test_series_a_rate_means_nothing_for_are_named_in_one_note(reg, DEFAULT):
+    """Three sanctions series, or one score compared across four geographies: one note, each
+    series named once (Babel joins the names as each language does)."""
+    for lang, joined in (("en", ", and "), ("es", " y ")):
+        sanctions = panel(reg, replace(DEFAULT, transform="per100k", lang=lang), "sanctions")
+        names = [label(s, lang) for s in reg.panels["sanctions"].select(DEFAULT.panel("sanctions").selection())]
+        assert len(names) >= 2
+        prefix = t("note.no_rate", lang, series="").split("{")[0][:20]
+        rate_notes = [n for n in sanctions.notes if n.startswith(prefix)]
+        assert len(rate_notes) == 1 and all(n in rate_notes[0] for n in names) and joined in rate_notes[0]
+    scores = panel(reg, replace(DEFAULT, transform="per100k"), "oc_index")
+    assert len({sh.geo for sh in scores.shown}) > 1  # compared geographies
+    rate_notes = [n for n in scores.notes if n.startswith("Per 100k is not meaningful")]
+    assert len(rate_notes) == 1 and " — " not in rate_notes[0]
+
+
+def test_half_yearly_panel_explains_half_years_once(reg, DEFAULT):
+    lab = panel(reg, DEFAULT, "lab_reports")
+    assert sum(n.startswith("Half-yearly values") for n in lab.notes) == 1
