@@ -73,6 +73,9 @@ class FigureText:
 
 
 DEFAULT_TEXT = FigureText()
+# Characters per line of a chart's title (16 px) and source line (10 px) that fit a phone's chart.
+TITLE_WRAP = 40
+SOURCE_WRAP = 64
 
 
 def _segments(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -139,9 +142,19 @@ def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict
     return out
 
 
+# Spaces a line must not break at ("EE. UU." is one word to a Spanish reader).
+_UNBREAKABLE = ("EE. UU.",)
+
+
 def _wrap(text: str, width: int = 60) -> str:
-    """Hover text wrapped so a long description stays inside the chart."""
-    return "<br>".join(textwrap.wrap(str(text), width)) if text else ""
+    """Text in lines of at most ``width`` characters: SVG text (hover, titles) never wraps itself."""
+    if not text:
+        return ""
+    text = str(text)
+    for phrase in _UNBREAKABLE:
+        text = text.replace(phrase, phrase.replace(" ", "\0"))
+    lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+    return "<br>".join(lines).replace("\0", " ")
 
 
 def milestone_numbers(milestones: pd.DataFrame) -> dict[str, int]:
@@ -315,8 +328,11 @@ def timeline_spec(
     if message:
         annotations.append({"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
+    # SVG titles do not wrap: a long one ran off a phone's 390 px chart ("…Mexico-linked narcotic").
     name, sep, where = title.partition(" — ")
-    shown_title = f"{name}<br><span style='font-size:13px;color:#444'>{where}</span>" if sep else title
+    name = _wrap(name, TITLE_WRAP)
+    shown_title = f"{name}<br><span style='font-size:13px;color:#444'>{where}</span>" if sep else name
+    source_note = _wrap(source_note, SOURCE_WRAP)
     layout = {
         # The source is the title's subtitle: in the figure itself, so an exported image still says
         # where the numbers come from, and never in the way of the legend.

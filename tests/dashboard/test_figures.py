@@ -269,3 +269,18 @@ def test_vendored_basic_plotly_matches_the_bundled_plotly_version():
     basic = Path(__file__).resolve().parents[2] / "dashboard" / "assets" / "vendor" / PLOTLY_BASIC
     assert basic.is_file() and f"v{version}" in basic.read_text(encoding="utf-8")[:200]
     assert PLOTLY_BASIC == f"plotly-basic-{version}.min.js"
+
+
+def test_long_titles_and_source_lines_wrap_to_fit_a_phone_and_keep_ee_uu_together():
+    title = "Lista de sanciones del Tesoro de EE. UU.: designaciones antinarcóticos vinculadas con México — México"
+    source = "Fuente: CBP de EE. UU., instantánea 2026-06-12; INEGI microdatos (Gargiulo et al.), instantánea 2024-03-21"
+    spec = figures.timeline_spec([synthetic_line()], pd.DataFrame(), title=title, y_label="y", source_note=source)
+    name = spec["layout"]["title"]["text"].split("<br><span")[0]
+    lines = name.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= figures.TITLE_WRAP for line in lines)
+    assert " ".join(lines) == title.split(" — ")[0]  # nothing lost, no hyphen split
+    sub = spec["layout"]["title"]["subtitle"]["text"].split("<br>")
+    assert len(sub) > 1 and all(len(line) <= figures.SOURCE_WRAP for line in sub)
+    assert not any(line.endswith("EE.") for line in lines + sub)
+    short = figures.timeline_spec([synthetic_line()], pd.DataFrame(), title="Deaths", y_label="y")
+    assert short["layout"]["title"]["text"] == "Deaths"
