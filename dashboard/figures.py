@@ -333,15 +333,21 @@ def timeline_spec(
     name = _wrap(name, TITLE_WRAP)
     shown_title = f"{name}<br><span style='font-size:13px;color:#444'>{where}</span>" if sep else name
     source_note = _wrap(source_note, SOURCE_WRAP)
+    # plotly's title automargin pushes a title of more than two lines off the top of the figure:
+    # then the top margin is set here instead, one title line (20 px) or source line (12 px) more.
+    extra_title = shown_title.count("<br>") - 1
+    extra_source = source_note.count("<br>")
+    title_fits = extra_title <= 0
+    top = 96 if title_fits else 96 + 20 * extra_title + 12 * extra_source
     layout = {
         # The source is the title's subtitle: in the figure itself, so an exported image still says
         # where the numbers come from, and never in the way of the legend.
-        "title": {"text": shown_title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": True,
+        "title": {"text": shown_title, "x": 0.01, "xanchor": "left", "font": {"size": 16}, "automargin": title_fits,
                   "yref": "container", "y": 0.97, "yanchor": "top",
                   "subtitle": {"text": source_note, "font": {"size": 10, "color": "#666"}}},
         "font": {"family": FONT, "size": 12, "color": "#222"},
         "separators": text.separators,
-        "margin": {"l": 70, "r": 20, "t": 96, "b": 64},
+        "margin": {"l": 70, "r": 20, "t": top, "b": 64},
         "height": 420,
         "hovermode": "closest",
         "plot_bgcolor": "#fff",

@@ -282,5 +282,7 @@ def test_long_titles_and_source_lines_wrap_to_fit_a_phone_and_keep_ee_uu_togethe
     sub = spec["layout"]["title"]["subtitle"]["text"].split("<br>")
     assert len(sub) > 1 and all(len(line) <= figures.SOURCE_WRAP for line in sub)
     assert not any(line.endswith("EE.") for line in lines + sub)
+    # plotly's title automargin would push a three-line title off the figure: a set margin instead
+    assert spec["layout"]["title"]["automargin"] is False and spec["layout"]["margin"]["t"] > 96
     short = figures.timeline_spec([synthetic_line()], pd.DataFrame(), title="Deaths", y_label="y")
-    assert short["layout"]["title"]["text"] == "Deaths"
+    assert short["layout"]["title"]["text"] == "Deaths" and short["layout"]["title"]["automargin"] is True
