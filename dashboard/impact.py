@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from babel.lists import format_list
 
-from dashboard import store
+from dashboard import i18n, store
 from dashboard.analysis import (
     AnalysisError, ITSResult, Note, PlaceboResult, PreparedSeries, SynthResult, Verdict, WindowComparison,
     before_after, decide, fit_its, lagged_xcorr, placebo_test, prepare, synthetic_control,
@@ -588,8 +589,11 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
         warnings.append(t("impact.xcorr.rolling_yoy", lang))
     res = lagged_xcorr(x, y, frequency="monthly", method=method)
     names = {"x": series_label(x_id, lang), "y": series_label(y_id, lang)}
-    warnings += [t(f"analysis.warning.{c}", lang, series=names[p["series"]], adf_p=number(p["adf_p"], lang, 2))
-                 for c, p in res.warnings if c == "trending"]
+    trending = [t("analysis.warning.trending_item", lang, series=names[p["series"]], adf_p=number(p["adf_p"], lang, 2))
+                for c, p in res.warnings if c == "trending"]
+    if trending:  # one warning naming each trending series, not the whole caveat once per series
+        warnings.append(t("analysis.warning.trending_list", lang,
+                          trending=format_list(trending, locale=i18n.BABEL_LOCALES[lang])))
     warnings += [note_text(n, lang) for n in res.warnings if n[0] != "trending"]
     tb = res.table
     colors = [HIGHLIGHT_COLOR if s else PALETTE[0] for s in tb["significant"]]
