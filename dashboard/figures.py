@@ -146,7 +146,7 @@ def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict
 _UNBREAKABLE = ("EE. UU.",)
 
 
-def _wrap(text: str, width: int = 60) -> str:
+def wrap(text: str, width: int = 60) -> str:
     """Text in lines of at most ``width`` characters: SVG text (hover, titles) never wraps itself."""
     if not text:
         return ""
@@ -240,13 +240,13 @@ def _milestone_layer(rows: tuple, highlight: str, x_range: tuple, numbers: tuple
             if len(members) == 1:
                 mid, mdate, title, desc, url, _c = members[0]
                 labels.append(str(numbers.get(mid, "")))
-                hovers.append(f"<b>{numbers.get(mid, '')} · {_wrap(title, 50)}</b><br>{pd.Timestamp(mdate):%Y-%m-%d}"
-                              f"<br>{_wrap(desc)}<br><i>{_wrap(url, 60)}</i>")
+                hovers.append(f"<b>{numbers.get(mid, '')} · {wrap(title, 50)}</b><br>{pd.Timestamp(mdate):%Y-%m-%d}"
+                              f"<br>{wrap(desc)}<br><i>{wrap(url, 60)}</i>")
             else:
                 labels.append(text.cluster.format(n=len(members)).split(" ")[0] + "+")
                 hovers.append("<br>".join(
                     [f"<b>{text.cluster.format(n=len(members))}</b>"] +
-                    [f"{numbers.get(m[0], '')} · {pd.Timestamp(m[1]):%Y-%m-%d} {_wrap(m[2], 50)}" for m in members]))
+                    [f"{numbers.get(m[0], '')} · {pd.Timestamp(m[1]):%Y-%m-%d} {wrap(m[2], 50)}" for m in members]))
             hl = any(m[0] == highlight for m in members)
             sizes.append(14 if hl else 11)
             colors.append(HIGHLIGHT_COLOR if hl else _category_color(cat, 1.0))
@@ -271,7 +271,7 @@ def _category_color(cat: str, alpha: float) -> str:
 def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], text: FigureText = DEFAULT_TEXT) -> dict:
     return {
         "type": "scatter", "x": dates, "y": [0.03] * len(dates), "yaxis": "y2", "mode": "markers",
-        "name": text.changepoints, "text": [_wrap(x) for x in labels],
+        "name": text.changepoints, "text": [wrap(x) for x in labels],
         "marker": {"symbol": "diamond", "size": 11, "color": CHANGEPOINT_COLOR, "line": {"width": 1, "color": "#fff"}},
         "hovertemplate": f"<b>{text.changepoint}</b> %{{x|%b %Y}}<br>%{{text}}<extra></extra>",
     }
@@ -330,9 +330,9 @@ def timeline_spec(
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
     # SVG titles do not wrap: a long one ran off a phone's 390 px chart ("…Mexico-linked narcotic").
     name, sep, where = title.partition(" — ")
-    name = _wrap(name, TITLE_WRAP)
+    name = wrap(name, TITLE_WRAP)
     shown_title = f"{name}<br><span style='font-size:13px;color:#444'>{where}</span>" if sep else name
-    source_note = _wrap(source_note, SOURCE_WRAP)
+    source_note = wrap(source_note, SOURCE_WRAP)
     # plotly's title automargin pushes a title of more than two lines off the top of the figure:
     # then the top margin is set here instead, one title line (20 px) or source line (12 px) more.
     extra_title = shown_title.count("<br>") - 1

@@ -25,7 +25,7 @@ from dashboard.analysis import (
 )
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
 from dashboard.analysis.verdict import overlapping
-from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, wrap
 from dashboard.i18n import month, number, percent, t
 from etl import vocabulary
 from etl.reference import geo_table
@@ -447,12 +447,24 @@ def source_subtitle(series_ids: list[str], lang: str) -> dict:
     return {"text": text, "font": {"size": 10, "color": "#666"}}
 
 
+# Characters per title line that fit a phone's chart (SVG titles never wrap themselves).
+TITLE_WRAP = 44
+
+
+def _title(text: str, size: int) -> tuple[dict, int]:
+    """A chart title wrapped to fit a phone, pinned to the top of the figure (plotly would move a
+    title of several lines into its own subtitle), and the extra top margin its added lines need."""
+    wrapped = wrap(text, TITLE_WRAP)
+    return ({"text": wrapped, "x": 0.01, "font": {"size": size}, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}},
+            22 * wrapped.count("<br>"))
+
+
 def _layout(title: str, height: int = 420, series_ids: list[str] | None = None, lang: str = "en") -> dict:
-    title_spec = {"text": title, "x": 0.01, "font": {"size": 15}}
+    title_spec, extra = _title(title, 15)
     if series_ids:
         title_spec["subtitle"] = source_subtitle(series_ids, lang)
     return {"title": title_spec, "font": {"family": FONT, "size": 12},
-            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 72, "b": 80},
+            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 80},
             "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
             "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"gridcolor": "#eee", "rangemode": "tozero"}}
 
@@ -597,15 +609,15 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
     warnings += [note_text(n, lang) for n in res.warnings if n[0] != "trending"]
     tb = res.table
     colors = [HIGHLIGHT_COLOR if s else PALETTE[0] for s in tb["significant"]]
+    title, extra = _title(t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), 14)
     band_lines = [(res.band, "#bbb", "dot"), (-res.band, "#bbb", "dot"),
                   (res.band_familywise, "#666", "dash"), (-res.band_familywise, "#666", "dash")]
     fig = {"data": [
         {"type": "bar", "x": tb["lag"], "y": tb["corr"], "marker": {"color": colors}, "name": t("impact.xcorr.corr", lang),
          "hovertemplate": t("impact.xcorr.hover", lang) + "<extra></extra>"},
     ], "layout": {
-        "title": {"text": t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), "x": 0.01, "font": {"size": 14},
-                  "subtitle": source_subtitle([x_id, y_id], lang)},
-        "margin": {"t": 72},
+        "title": {**title, "subtitle": source_subtitle([x_id, y_id], lang)},
+        "margin": {"t": 72 + extra},
         "font": {"family": FONT, "size": 12}, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
         "xaxis": {"title": {"text": t("impact.xcorr.x_axis", lang)}, "gridcolor": "#eee"},
         "yaxis": {"title": {"text": t("impact.xcorr.y_axis", lang)}, "range": [-1, 1], "gridcolor": "#eee"},
@@ -633,21 +645,25 @@ def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
     res = source_discrepancy(inegi, sesnsp)
     tb = res.table
     traces = []
+    # Each flagged state its own colour, so the legend tells them apart (one red for all did not).
+    flag_colors = {geo: PALETTE[1:][i % (len(PALETTE) - 1)] for i, geo in enumerate(sorted(res.flagged_geos))}
     for geo, g in tb.groupby("geo", sort=False):
         national, flagged = "-" not in geo, geo in res.flagged_geos
         name = geo_label(geo, lang)
         traces.append({
             "type": "scatter", "x": g["year"], "y": g["ratio"], "mode": "lines+markers" if flagged else "lines",
             "name": name, "showlegend": national or flagged,
-            "line": {"color": "#111" if national else PALETTE[1] if flagged else "rgba(120,120,120,0.25)",
+            "line": {"color": "#111" if national else flag_colors[geo] if flagged else "rgba(120,120,120,0.25)",
                      "width": 3 if national else 2 if flagged else 1},
             "hovertemplate": f"<b>{name}</b> %{{x}}: %{{y:.2f}}<extra></extra>",
         })
+    title, extra = _title(t("impact.disc.title", lang), 17)
     fig = {"data": traces, "layout": {
-        "title": {"text": t("impact.disc.title", lang), "x": 0.01,
-                  "subtitle": source_subtitle([ids["deaths"], ids["victims"]], lang)},
+        "title": {**title, "subtitle": source_subtitle([ids["deaths"], ids["victims"]], lang)},
         "font": {"family": FONT, "size": 12}, "height": 420, "plot_bgcolor": "#fff",
-        "margin": {"l": 70, "r": 20, "t": 72, "b": 40},
+        "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 40},
+        # under the chart: beside it, nine states' names left a phone's plot about 50 px wide
+        "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
         "xaxis": {"dtick": 1, "gridcolor": "#eee"}, "yaxis": {"title": {"text": t("impact.disc.ratio", lang)},
                                                                "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1,

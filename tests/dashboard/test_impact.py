@@ -261,3 +261,16 @@ def test_browser_spanish_page(browser_page, server):
     assert "Medida" in pg.locator("#imp-results").inner_text()
     assert "no es válido" not in pg.locator("body").inner_text()
     assert pg.errors == []
+
+
+def test_flagged_states_are_told_apart_and_titles_fit_a_phone():
+    fig, _, _ = impact.discrepancy("en")
+    flagged = [tr for tr in fig["data"] if tr["showlegend"] and tr["name"] != "Mexico"]
+    assert len(flagged) >= 2
+    colors = [tr["line"]["color"] for tr in flagged]
+    assert len(set(colors)) == min(len(flagged), len(impact.PALETTE) - 1)  # one red for all did not
+    for f in (fig, impact.xcorr(FENTANYL, "CBP-SWB", CDC_SYNTH, "US", "es")[0]):
+        lines = f["layout"]["title"]["text"].split("<br>")
+        assert all(len(line) <= impact.TITLE_WRAP for line in lines)
+        assert f["layout"]["margin"]["t"] == 72 + 22 * (len(lines) - 1)
+    assert fig["layout"]["legend"]["orientation"] == "h"  # under the chart, not beside it
