@@ -22,13 +22,14 @@ before it, and the security headers and compression hooks after it, on every res
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 import flask
+
+from dashboard.settings import env_bytes
 
 BYTES_ENV = "RESPONSE_CACHE_BYTES"
 DEFAULT_BYTES = 8 * 1024 * 1024
@@ -81,16 +82,7 @@ class BoundedLRU:
 
 
 def max_bytes() -> int:
-    raw = os.environ.get(BYTES_ENV, "")
-    if not raw:
-        return DEFAULT_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{BYTES_ENV} must be a whole number of bytes, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{BYTES_ENV} must be 0 (off) or positive, got {value}")
-    return value
+    return env_bytes(BYTES_ENV, DEFAULT_BYTES, zero_is_off=True)
 
 
 def cacheable_outputs(callback_map: dict) -> frozenset[str]:

@@ -23,6 +23,7 @@ import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard import payload, response_cache
+from dashboard.settings import env_bytes
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +97,7 @@ PLOTLY_CONFIG_SCRIPT = (
 
 
 def max_request_bytes() -> int:
-    raw = os.environ.get("MAX_REQUEST_BYTES", "")
-    if not raw:
-        return DEFAULT_MAX_REQUEST_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"MAX_REQUEST_BYTES must be a whole number of bytes, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"MAX_REQUEST_BYTES must be positive, got {value}")
-    return value
+    return env_bytes("MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, zero_is_off=False)
 
 
 def harden(app) -> None:

@@ -70,7 +70,7 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.
     meta = src.meta
     english = "en" if lang != "en" else None  # publishers' names, licenses and citations are in English
     status = entry.get("status", "not_built")
-    license = pick(meta, "license", lang)
+    license_text = pick(meta, "license", lang)
     built = t("sources.built", lang, snapshot=entry.get("snapshot") or "—", rows=number(entry.get("rows") or 0, lang),
               first=_date(entry.get("date_min"), lang), last=_date(entry.get("date_max"), lang),
               fetched=(entry.get("fetched_at") or "—")[:10],
@@ -78,7 +78,7 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.
     return html.Section([
         _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
         html.P([html.A(meta.publisher, href=meta.landing_url, target="_blank", rel="noopener", lang=english),
-                " · ", html.Span(license, lang=english if license == meta.license else None), " · ",
+                " · ", html.Span(license_text, lang=english if license_text == meta.license else None), " · ",
                 t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
                                                          target="_blank", rel="noopener")], className="source-meta"),
