@@ -34,13 +34,19 @@ def per_100k(df: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
     return df.assign(value=rate)
 
 
+def index_base(df: pd.DataFrame, at: pd.Timestamp) -> int | None:
+    """The row an index is based on: the first dated on or after ``at`` with a positive value
+    (rows sorted by date), or None."""
+    eligible = (df["date"].to_numpy() >= np.datetime64(at)) & (df["value"].to_numpy(dtype=float) > 0)
+    return int(eligible.argmax()) if eligible.any() else None
+
+
 def index_to(df: pd.DataFrame, at: pd.Timestamp) -> tuple[pd.DataFrame, pd.Timestamp | None]:
     """100 at the first date on or after ``at`` that has a positive value."""
-    values = df["value"].to_numpy(dtype=float)
-    eligible = (df["date"].to_numpy() >= np.datetime64(at)) & (values > 0)
-    if not eligible.any():
+    i = index_base(df, at)
+    if i is None:
         return df.assign(value=np.nan), None
-    i = int(eligible.argmax())  # rows are sorted by date: the first eligible one
+    values = df["value"].to_numpy(dtype=float)
     return df.assign(value=values / values[i] * 100), pd.Timestamp(df["date"].iloc[i])
 
 

@@ -174,12 +174,11 @@ def common_index_base(lines: list[tuple[str, str]], at: pd.Timestamp) -> pd.Time
     series that begins after ``at`` would otherwise be 100 at its own start, others at ``at``)."""
     firsts = []
     for series_id, geo in lines:
-        rows = store.series(series_id, geo)
-        dates, values = rows["date"].to_numpy(), rows["value"].to_numpy(dtype=float)
-        ok = (dates >= np.datetime64(at)) & (values > 0)
-        if ok.any():
-            firsts.append(dates[ok].min())
-    return pd.Timestamp(max(firsts)) if firsts else None
+        rows = store.series(series_id, geo)  # sorted by date, as the store returns them
+        i = transforms.index_base(rows, at)
+        if i is not None:
+            firsts.append(pd.Timestamp(rows["date"].iloc[i]))
+    return max(firsts) if firsts else None
 
 
 def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
