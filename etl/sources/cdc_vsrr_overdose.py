@@ -96,10 +96,33 @@ def transform(snapshot) -> pd.DataFrame:
     frames = []
     for entry in snapshot.files:
         raw = _read(snapshot.path(entry["name"]).read_bytes(), entry)
-        frames.append(_tidy(raw, entry).assign(vintage=_vintage(entry, snapshot)))
-    df = pd.concat(frames, ignore_index=True).sort_values("vintage", kind="stable")
-    df = df.drop_duplicates(["series_id", "geo", "date"], keep="last")  # newer vintage wins
-    return df.drop(columns="vintage").assign(source_id=SOURCE_ID)
+        marks_completeness = raw[["percent_complete", "footnote"]].notna().any().any()
+        frames.append(_tidy(raw, entry).assign(vintage=_vintage(entry, snapshot), marked=marks_completeness))
+    df = _flag_unmarked(pd.concat(frames, ignore_index=True))
+    df = df.sort_values("vintage", kind="stable").drop_duplicates(["series_id", "geo", "date"], keep="last")
+    return df.drop(columns=["vintage", "marked"]).assign(source_id=SOURCE_ID)  # newer vintage wins above
+
+
+def _flag_unmarked(df: pd.DataFrame) -> pd.DataFrame:
+    """Flag recent months of a copy that dropped CDC's completeness columns.
+
+    A copy without Percent Complete and Footnote (the seed's US drug-class file) would show its
+    recent months as final. CDC marks 12-month periods of a data year that is not yet closed
+    "Underreported due to incomplete data"; a period still incomplete in a release was
+    incomplete in every earlier one. So, per geography, the unmarked copy's periods from the
+    first one that a marked file of the same or a newer vintage calls provisional are
+    provisional too.
+    """
+    unmarked = ~df["marked"] & df["flag"].isna() & ~df["series_id"].str.endswith("_predicted")
+    if not unmarked.any():
+        return df
+    provisional = df[df["marked"] & df["flag"].eq("provisional")]
+    df = df.copy()
+    for (geo, vintage), rows in df[unmarked].groupby(["geo", "vintage"]):
+        later = provisional[(provisional["geo"] == geo) & (provisional["vintage"] >= vintage)]
+        if len(later):
+            df.loc[rows.index[rows["date"] >= later["date"].min()], "flag"] = "provisional"
+    return df
 
 
 def _vintage(entry: dict, snapshot) -> str:

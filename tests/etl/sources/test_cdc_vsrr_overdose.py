@@ -40,7 +40,10 @@ def value(df: pd.DataFrame, series: str, geo: str, date: str) -> tuple[float, st
         ("heroin", "US", "2021-12-01", 9263, None),
         ("all_drugs", "US-AZ", "2020-12-01", 2644, None),
         ("all_drugs", "US-TX", "2020-12-01", 4154, None),
-        ("all_drugs", "US", "2025-08-01", 70133, None),  # table file (2026 vintage) only
+        ("all_drugs", "US", "2024-12-01", 80856, None),  # drug-class file (early 2026) only
+        # That file has no completeness columns; the mid-2026 T40.4 file marks US from Jan 2025.
+        ("all_drugs", "US", "2025-08-01", 70133, "provisional"),
+        ("heroin", "US", "2025-01-01", 2746, "provisional"),
         ("synthetic_opioids", "US", "2026-01-01", 36825, "provisional"),  # footnote "Underreported"
     ],
 )
@@ -96,6 +99,31 @@ def test_quirks(tmp_path, name, text, series, geo, date, expected, flag):
     v, f = value(vsrr.transform(make_snapshot(tmp_path, name, text)), series, geo, date)
     assert f == flag
     assert (pd.isna(v) if expected is None else v == expected)
+
+
+UNMARKED = "State,Year,Month,Period,Indicator,Data Value,Predicted Value\n"
+
+
+@pytest.mark.parametrize("marked_vintage, flagged", [("2026-06", True), ("2025-06", False)])
+def test_copy_without_completeness_columns_takes_the_marked_files_provisional_months(
+        tmp_path, marked_vintage, flagged):
+    """Synthetic known answer: an unmarked copy (vintage 2026-01) beside a file that marks Jan 2025 underreported.
+
+    A newer (or equal) release that still calls a month incomplete means it was incomplete in the
+    older copy too; an older release says nothing about a newer copy.
+    """
+    (tmp_path / "classes.csv").write_text(
+        UNMARKED + "US,2024,December,12 month-ending,Heroin (T40.1),2795,2830\n"
+        "US,2025,January,12 month-ending,Heroin (T40.1),2746,2777\n", encoding="utf-8")
+    (tmp_path / "t404.csv").write_text(
+        SODA_CSV + 'US,2025,January,12 month-ending,"Synthetic opioids, excl. methadone (T40.4)",100,0.13,'
+        "United States,Underreported due to incomplete data.,*,47030,47227\n", encoding="utf-8")
+    files = [{"name": "classes.csv", "url": "https://data.cdc.gov/test", "vintage": "2026-01"},
+             {"name": "t404.csv", "url": "https://data.cdc.gov/test", "vintage": marked_vintage}]
+    df = vsrr.transform(snapshot.Snapshot(SID, tmp_path, {"files": files}))
+    assert value(df, "heroin", "US", "2024-12-01") == (2795, None)
+    assert value(df, "heroin", "US", "2025-01-01") == (2746, "provisional" if flagged else None)
+    assert value(df, "heroin_predicted", "US", "2025-01-01") == (2777, "predicted")
 
 
 def test_added_publisher_column_is_ignored(tmp_path):
