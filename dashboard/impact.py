@@ -25,8 +25,8 @@ from dashboard.analysis import (
 )
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
 from dashboard.analysis.verdict import overlapping
-from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, wrap
-from dashboard.i18n import month, number, percent, t
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SOURCE_WRAP, wrap
+from dashboard.i18n import day, month, number, percent, t
 from etl import vocabulary
 from etl.reference import geo_table
 
@@ -444,25 +444,28 @@ def source_subtitle(series_ids: list[str], lang: str) -> dict:
     text = t("figure.source", lang, sources="; ".join(
         t("figure.source_item", lang, source=store.source_short(sid, lang), snapshot=store.provenance(sid)["snapshot"])
         for sid in sources))
-    return {"text": text, "font": {"size": 10, "color": "#666"}}
+    return {"text": wrap(text, SOURCE_WRAP), "font": {"size": 10, "color": "#666"}}
 
 
 # Characters per title line that fit a phone's chart (SVG titles never wrap themselves).
 TITLE_WRAP = 44
 
 
-def _title(text: str, size: int) -> tuple[dict, int]:
+def _title(text: str, size: int, series_ids: list[str] | None = None, lang: str = "en") -> tuple[dict, int]:
     """A chart title wrapped to fit a phone, pinned to the top of the figure (plotly would move a
-    title of several lines into its own subtitle), and the extra top margin its added lines need."""
+    title of several lines into its own subtitle), with the source line of ``series_ids`` under
+    it, and the extra top margin their added lines need."""
     wrapped = wrap(text, TITLE_WRAP)
-    return ({"text": wrapped, "x": 0.01, "font": {"size": size}, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}},
-            22 * wrapped.count("<br>"))
+    spec = {"text": wrapped, "x": 0.01, "font": {"size": size}, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}}
+    extra = 22 * wrapped.count("<br>")
+    if series_ids:
+        spec["subtitle"] = source_subtitle(series_ids, lang)
+        extra += 13 * spec["subtitle"]["text"].count("<br>")
+    return spec, extra
 
 
 def _layout(title: str, height: int = 420, series_ids: list[str] | None = None, lang: str = "en") -> dict:
-    title_spec, extra = _title(title, 15)
-    if series_ids:
-        title_spec["subtitle"] = source_subtitle(series_ids, lang)
+    title_spec, extra = _title(title, 15, series_ids, lang)
     return {"title": title_spec, "font": {"family": FONT, "size": 12},
             "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 80},
             "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
@@ -515,7 +518,8 @@ def impact_figure(r: ImpactResult, lang: str) -> dict:
     shapes.append({"type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
                    "line": {"color": HIGHLIGHT_COLOR, "width": 2}})
     notes = [{"x": when, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
-              "text": f"<b>{milestone_title(r.milestone_id, lang)}</b>", "font": {"color": HIGHLIGHT_COLOR}}]
+              # the date, not the name: the title names the milestone, and its name ran off a phone's chart
+              "text": f"<b>{day(when, lang)}</b>", "font": {"color": HIGHLIGHT_COLOR}}]
     for other in r.verdict.overlaps:
         d = ms.loc[other, "date"]
         shapes.append({"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
@@ -609,14 +613,14 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
     warnings += [note_text(n, lang) for n in res.warnings if n[0] != "trending"]
     tb = res.table
     colors = [HIGHLIGHT_COLOR if s else PALETTE[0] for s in tb["significant"]]
-    title, extra = _title(t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), 14)
+    title, extra = _title(t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), 14, [x_id, y_id], lang)
     band_lines = [(res.band, "#bbb", "dot"), (-res.band, "#bbb", "dot"),
                   (res.band_familywise, "#666", "dash"), (-res.band_familywise, "#666", "dash")]
     fig = {"data": [
         {"type": "bar", "x": tb["lag"], "y": tb["corr"], "marker": {"color": colors}, "name": t("impact.xcorr.corr", lang),
          "hovertemplate": t("impact.xcorr.hover", lang) + "<extra></extra>"},
     ], "layout": {
-        "title": {**title, "subtitle": source_subtitle([x_id, y_id], lang)},
+        "title": title,
         "margin": {"t": 72 + extra},
         "font": {"family": FONT, "size": 12}, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
         "xaxis": {"title": {"text": t("impact.xcorr.x_axis", lang)}, "gridcolor": "#eee"},
@@ -634,6 +638,15 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
     return fig, warnings, reading
 
 
+def flag_styles(geos: list[str]) -> dict[str, dict]:
+    """A line style per flagged state that no other flagged state shares, so the legend tells
+    them apart: the palette's colours (bar the national line's blue) first, then the same
+    colours dashed, then dotted."""
+    colors, dashes = PALETTE[1:], ["solid", "dash", "dot", "dashdot"]
+    return {geo: {"color": colors[i % len(colors)], "dash": dashes[(i // len(colors)) % len(dashes)]}
+            for i, geo in enumerate(geos)}
+
+
 def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
     """Death certificates / prosecutors' victims by state and year; states whose ratio jumps flagged."""
     from dashboard.analysis import source_discrepancy
@@ -645,26 +658,30 @@ def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
     res = source_discrepancy(inegi, sesnsp)
     tb = res.table
     traces = []
-    # Each flagged state its own colour, so the legend tells them apart (one red for all did not).
-    flag_colors = {geo: PALETTE[1:][i % (len(PALETTE) - 1)] for i, geo in enumerate(sorted(res.flagged_geos))}
+    styles = flag_styles(sorted(res.flagged_geos))
     for geo, g in tb.groupby("geo", sort=False):
         national, flagged = "-" not in geo, geo in res.flagged_geos
         name = geo_label(geo, lang)
+        line = ({"color": "#111", "width": 3} if national else {**styles[geo], "width": 2} if flagged
+                else {"color": "rgba(120,120,120,0.25)", "width": 1})
         traces.append({
-            "type": "scatter", "x": g["year"], "y": g["ratio"], "mode": "lines+markers" if flagged else "lines",
-            "name": name, "showlegend": national or flagged,
-            "line": {"color": "#111" if national else flag_colors[geo] if flagged else "rgba(120,120,120,0.25)",
-                     "width": 3 if national else 2 if flagged else 1},
-            "hovertemplate": f"<b>{name}</b> %{{x}}: %{{y:.2f}}<extra></extra>",
+            # 1 January of each year on a date axis: plotly then labels whole years only, every
+            # year on a desktop and every other one on a phone (a linear axis with dtick 1 crowded)
+            "type": "scatter", "x": pd.to_datetime(g["year"].astype(int).astype(str)), "y": g["ratio"],
+            "customdata": g["year"], "mode": "lines+markers" if flagged else "lines",
+            "name": name, "showlegend": national or flagged, "line": line,
+            "hovertemplate": f"<b>{name}</b> %{{customdata}}: %{{y:.2f}}<extra></extra>",
         })
-    title, extra = _title(t("impact.disc.title", lang), 17)
+    title, extra = _title(t("impact.disc.title", lang), 17, [ids["deaths"], ids["victims"]], lang)
     fig = {"data": traces, "layout": {
-        "title": {**title, "subtitle": source_subtitle([ids["deaths"], ids["victims"]], lang)},
-        "font": {"family": FONT, "size": 12}, "height": 420, "plot_bgcolor": "#fff",
+        "title": title,
+        "font": {"family": FONT, "size": 12}, "height": 460, "plot_bgcolor": "#fff",
         "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 40},
-        # under the chart: beside it, nine states' names left a phone's plot about 50 px wide
-        "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
-        "xaxis": {"dtick": 1, "gridcolor": "#eee"}, "yaxis": {"title": {"text": t("impact.disc.ratio", lang)},
+        # under the chart: beside it, nine states' names left a phone's plot about 50 px wide. Hung
+        # from the plot (paper y below 0) so the margin grows to fit it: anchored to the bottom of
+        # the figure, a phone's nine-row legend covered the year labels.
+        "legend": {"orientation": "h", "y": -0.14, "yanchor": "top", "x": 0},
+        "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"title": {"text": t("impact.disc.ratio", lang)},
                                                                "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
                     "line": {"color": "#999", "dash": "dot"}}],

@@ -50,6 +50,15 @@ def test_fit_and_counterfactual_use_only_the_chosen_window():
     assert r12.placebo.n_placebos != r24.placebo.n_placebos
 
 
+def test_milestone_line_is_labelled_with_its_date_in_each_language():
+    """The title names the milestone; the name on the line ran off a phone's chart, the date fits."""
+    r = impact.run(FENTANYL, "CBP-SWB", "security-dialogue", window=12)
+    en, es = (impact.impact_figure(r, lang)["layout"] for lang in ("en", "es"))
+    assert [a["text"] for a in en["annotations"]] == ["<b>8 Oct 2021</b>"]
+    assert [a["text"] for a in es["annotations"]] == ["<b>8 oct 2021</b>"]
+    assert "Security Dialogue" in en["title"]["text"].replace("<br>", " ")
+
+
 def test_southwest_fentanyl_counterfactual_stays_positive_and_local():
     r = impact.run(FENTANYL, "CBP-SWB", "security-dialogue", window=12)
     assert (r.its.counterfactual > 0).all() and (r.its.counterfactual_low > 0).all()
@@ -176,10 +185,18 @@ def test_source_discrepancy_flags_states_and_draws_mexico():
     assert "Mexico" in names and len(fig["data"]) == 33
     assert len(table) > 0 and set(table.columns) >= {"state", "year", "ratio"}
     mx = next(t for t in fig["data"] if t["name"] == "Mexico")
-    ratio_2020 = dict(zip(mx["x"], mx["y"]))[2020]
+    ratio_2020 = dict(zip(mx["customdata"], mx["y"]))[2020]
+    assert {d.month for d in mx["x"]} == {1} and {d.day for d in mx["x"]} == {1}  # whole years on a date axis
     assert abs(ratio_2020 - 35787 / 34569) < 1e-9  # INEGI 35,787 / SESNSP 34,569
     fig_es, _, _ = impact.discrepancy("es")
     assert "México" in {t["name"] for t in fig_es["data"]}
+
+
+def test_flag_styles_stay_distinct_past_the_palette():
+    geos = [f"MX-{i:02d}" for i in range(20)]  # synthetic: more states than palette colours
+    styles = impact.flag_styles(geos)
+    assert len({(s["color"], s["dash"]) for s in styles.values()}) == 20
+    assert styles["MX-00"]["dash"] == "solid" and styles["MX-07"]["dash"] == "dash"
 
 
 def test_verdict_is_calibrated_on_real_ordinary_dates():
@@ -267,10 +284,12 @@ def test_flagged_states_are_told_apart_and_titles_fit_a_phone():
     fig, _, _ = impact.discrepancy("en")
     flagged = [tr for tr in fig["data"] if tr["showlegend"] and tr["name"] != "Mexico"]
     assert len(flagged) >= 2
-    colors = [tr["line"]["color"] for tr in flagged]
-    assert len(set(colors)) == min(len(flagged), len(impact.PALETTE) - 1)  # one red for all did not
+    styles = {(tr["line"]["color"], tr["line"]["dash"]) for tr in flagged}
+    assert len(styles) == len(flagged)  # one red for all did not; nor may two share a colour and dash
     for f in (fig, impact.xcorr(FENTANYL, "CBP-SWB", CDC_SYNTH, "US", "es")[0]):
         lines = f["layout"]["title"]["text"].split("<br>")
         assert all(len(line) <= impact.TITLE_WRAP for line in lines)
-        assert f["layout"]["margin"]["t"] == 72 + 22 * (len(lines) - 1)
+        source = f["layout"]["title"]["subtitle"]["text"].split("<br>")
+        assert all(len(line) <= impact.SOURCE_WRAP for line in source)
+        assert f["layout"]["margin"]["t"] == 72 + 22 * (len(lines) - 1) + 13 * (len(source) - 1)
     assert fig["layout"]["legend"]["orientation"] == "h"  # under the chart, not beside it
