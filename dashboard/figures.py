@@ -21,6 +21,9 @@ CHANGEPOINT_COLOR = "#ff7f0e"
 FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 # Flags drawn dashed (the number will still move, or is a bound): one rule, from the vocabulary.
 DASHED_FLAGS = {k for k, f in vocabulary.flags().items() if f.style == "dash"}
+# A short dash: plotly's "dash" (9 px on, 9 off) made a flagged stretch of a few months on a
+# phone look like a line with a gap in it.
+FLAGGED_DASH = "5px,3px"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ DEFAULT_TEXT = FigureText()
 # Characters per line of a chart's title (16 px) and source line (10 px) that fit a phone's chart.
 TITLE_WRAP = 40
 SOURCE_WRAP = 64
+# A y-axis title runs up the plot, about 220 px of it on a phone: longer ones ran into the legend.
+YTITLE_WRAP = 28
 
 
 def _segments(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -121,7 +126,7 @@ def line_traces(line: Line, text: FigureText = DEFAULT_TEXT) -> list[dict]:
         traces.append({
             "type": "scatter", "x": dashed["date"], "y": dashed["value"], "mode": "lines+markers" if line.markers else "lines",
             "name": f"{line.name} ({text.flag(flag)})", "legendgroup": line.name, "showlegend": not len(solid),
-            "line": {"color": line.color, "width": 2, "dash": "dash" if line.dash == "solid" else "dashdot"},
+            "line": {"color": line.color, "width": 2, "dash": FLAGGED_DASH if line.dash == "solid" else "dashdot"},
             "hovertemplate": _hover(line, f" <i>({text.flag(flag)})</i>"),
         })
     return traces
@@ -136,7 +141,7 @@ def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict
     for flag in sorted(present):
         out.append({
             "type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": text.flag(flag),
-            "line": {"color": "#555", "width": 2, "dash": "dot" if flag == "predicted" else "dash"},
+            "line": {"color": "#555", "width": 2, "dash": "dot" if flag == "predicted" else FLAGGED_DASH},
             "hoverinfo": "skip", "legendgroup": f"flag-{flag}", "showlegend": True,
         })
     return out
@@ -356,7 +361,7 @@ def timeline_spec(
                    "font": {"size": 11}},
         "xaxis": {"type": "date", "automargin": True, "range": list(x_range) if x_range else None, "showgrid": True,
                   "gridcolor": "#eee", "linecolor": "#999"},
-        "yaxis": {"title": {"text": y_label}, "type": "log" if log else "linear", "gridcolor": "#eee",
+        "yaxis": {"title": {"text": wrap(y_label, YTITLE_WRAP)}, "type": "log" if log else "linear", "gridcolor": "#eee",
                   "rangemode": None if log else "tozero", "tickformat": None if log else ",~g", "automargin": True,
                   # plotly labels the ticks between powers of ten "2, 3": over 10-40 that read "2, 3, 10, 2, 3"
                   **({"minorloglabels": "complete"} if log else {})},

@@ -185,7 +185,7 @@ def test_change_geography_and_transform_updates_chart_and_url(page, server):
     assert y_after and max(y_after) < 200  # a state's rate per 100k
     assert page.locator(f"[id='{dom_id(type='geo', panel='deaths')}-value']").inner_text().strip() == "Arizona"
     # the monthly homicide rate is annualised, and its axis says so
-    assert summary(page, "homicides")["ytitle"] == "per 100k residents per year (annualised)"
+    assert summary(page, "homicides")["ytitle"] == "per 100k residents per year<br>(annualised)"
     page.errors.assert_none()
 
 
@@ -366,7 +366,7 @@ def test_spanish_url_renders_spanish_controls_charts_and_numbers(page, server):
     assert page.locator("#dl-csv").inner_text() == es["download.csv"]
     assert es["controls.panels"] in page.locator(".controls").inner_text()
     assert plain(views["deaths"]["title"]) == "Muertes por sobredosis de drogas en EE. UU. Estados Unidos"
-    assert views["deaths"]["ytitle"] == "muertes, 12 meses hasta"
+    assert views["deaths"]["ytitle"] == "muertes, 12 meses acumulados"
     assert data_lines(views["deaths"]) == {"Todas las sobredosis", "Opioides sintéticos (fentanilo, T40.4)"}
     notes = page.locator(css(type="notes", panel="deaths")).inner_text()
     assert es["note.overlapping"] in notes

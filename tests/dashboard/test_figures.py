@@ -162,7 +162,7 @@ def test_flagged_tail_is_a_dashed_segment(flag):
     line = synthetic_line(flags=synthetic_flags)
     fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y", text=EN)
     solid, dashed = data_traces(fig, line)
-    assert solid.line.dash == "solid" and dashed.line.dash == "dash"
+    assert solid.line.dash == "solid" and dashed.line.dash == figures.FLAGGED_DASH
     assert EN.flag(flag) == label(vocabulary.flags()[flag], "en")
     assert dashed.name == f"{line.name} ({EN.flag(flag)})"
     assert solid.line.color == dashed.line.color
@@ -186,7 +186,7 @@ def test_all_flagged_is_one_dashed_trace_in_legend():
     fig = figures.timeline_panel([line], pd.DataFrame(), title="T", y_label="y")
     drawn = data_traces(fig, line)
     assert len(drawn) == 1
-    assert drawn[0].line.dash == "dash" and drawn[0].showlegend is True
+    assert drawn[0].line.dash == figures.FLAGGED_DASH and drawn[0].showlegend is True
 
 
 def test_unflagged_is_one_solid_trace_and_no_flag_legend():
@@ -205,7 +205,7 @@ def test_flag_legend_entries_say_what_dashed_and_dotted_mean(lang):
     assert set(legend) == set(want)
     for name, t in legend.items():
         assert t.showlegend is True and list(t.x) == [None]  # legend only, nothing drawn
-        assert t.line.dash == ("dot" if want[name] == "predicted" else "dash")
+        assert t.line.dash == ("dot" if want[name] == "predicted" else figures.FLAGGED_DASH)
     fytd = figures.timeline_panel([synthetic_line(flags=[None] * 23 + ["fytd"])], pd.DataFrame(), title="T",
                                   y_label="y", text=text)
     assert [t.name for t in fytd.data if t.legendgroup == "flag-fytd"] == [label(vocabulary.flags()["fytd"], lang)]
@@ -286,3 +286,13 @@ def test_long_titles_and_source_lines_wrap_to_fit_a_phone_and_keep_ee_uu_togethe
     assert spec["layout"]["title"]["automargin"] is False and spec["layout"]["margin"]["t"] > 96
     short = figures.timeline_spec([synthetic_line()], pd.DataFrame(), title="Deaths", y_label="y")
     assert short["layout"]["title"]["text"] == "Deaths" and short["layout"]["title"]["automargin"] is True
+
+
+def test_long_y_axis_titles_wrap_to_fit_up_a_phones_plot(milestones):
+    label = "por 100 mil habitantes al año (anualizada) (media de 12 meses)"  # the longest the views make
+    fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label=label, text=EN)
+    lines = fig.layout.yaxis.title.text.split("<br>")
+    assert len(lines) == 3 and all(len(line) <= figures.YTITLE_WRAP for line in lines)
+    assert " ".join(lines) == label
+    short = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="deaths", text=EN)
+    assert short.layout.yaxis.title.text == "deaths"

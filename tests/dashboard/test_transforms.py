@@ -111,7 +111,7 @@ def test_twelve_month_ending_series_refuses_rolling_with_note():
     assert "unsmoothed" not in r.frame
     assert r.frame["value"].tolist() == [3, 6, 9, 12, 15]
     assert "12-month" in en(r.note)
-    assert en(r.label) == "deaths, 12 months ending"
+    assert en(r.label) == "deaths, rolling 12-month total"
 
 
 def test_half_yearly_rolling_counts_periods_not_months():

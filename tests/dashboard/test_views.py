@@ -17,7 +17,7 @@ from dash._callback import GLOBAL_CALLBACK_MAP
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from dashboard import i18n, store, views
+from dashboard import figures, i18n, store, views
 from dashboard.i18n import t
 from dashboard.registry import label
 from dashboard.state import default_state
@@ -69,7 +69,7 @@ def test_deaths_panel_us_default_has_two_real_lines(default_panels, reg, DEFAULT
     assert all_drugs[pd.Timestamp("2020-12-01")] == raw[pd.Timestamp("2020-12-01")] == 92478
     assert t("note.overlapping", "en") in deaths.notes
     assert any("12 months ending" in n for n in deaths.notes)
-    assert deaths.y_label == "deaths, 12 months ending"
+    assert deaths.y_label == "deaths, rolling 12-month total"
 
 
 def test_default_panels_all_have_data(default_panels):
@@ -159,7 +159,7 @@ def test_per100k_names_the_years_without_population_once_per_panel(reg, DEFAULT)
 def test_per100k_state_rate_of_12_month_sums_is_counts_over_population(reg, DEFAULT):
     s = replace(DEFAULT, transform="per100k").with_panel("deaths", geo="US-AZ", drug=("all_drugs",))
     p = panel(reg, s, "deaths")
-    assert p.y_label == t("axis.per100k_12m", "en") == "per 100k residents, 12 months ending"
+    assert p.y_label == t("axis.per100k_12m", "en") == "per 100k residents, rolling 12-month total"
     row = p.lines[0].frame.iloc[10]
     pop = store.population("US-AZ")[row["date"].year]
     assert row["value"] == pytest.approx(row["raw"] / pop * 1e5)  # already a year's sum: not x12
@@ -270,7 +270,7 @@ def test_spanish_view_has_spanish_titles_axis_labels_notes_and_es_mx_numbers(reg
     assert [line.name for line in deaths.lines] == [spec.facet("drug").value("all_drugs").label_es,
                                                    spec.facet("drug").value("synthetic_opioids").label_es]
     assert deaths.y_label == t("axis.unit_12m", "es", unit=vocabulary.units()["deaths"].label_es) == \
-        "muertes, 12 meses hasta"
+        "muertes, 12 meses acumulados"
     assert deaths.notes[0] == i18n.catalog("es")["note.overlapping"]
     assert deaths.lines[0].period_prefix == i18n.catalog("es")["period.12m_ending"]
     assert label(reg.panels["homicides"].notes[0], "es") in homicides.notes
@@ -281,7 +281,7 @@ def test_spanish_view_has_spanish_titles_axis_labels_notes_and_es_mx_numbers(reg
     assert views.text_summary(deaths).startswith("Todas las sobredosis: de 47,523 (12 meses hasta ene 2015)")
     v = home.render_view(es, [])
     fig = v["fig"]["deaths"]
-    assert fig["layout"]["yaxis"]["title"]["text"] == "muertes, 12 meses hasta"
+    assert fig["layout"]["yaxis"]["title"]["text"] == "muertes, 12 meses acumulados"
     assert fig["layout"]["separators"] == ".,"  # decimal point, thousands comma in the chart too
     markers = {tr["name"] for tr in fig["data"] if tr.get("yaxis") == "y2"}
     assert markers & {label(c, "es") for c in vocabulary.milestone_categories().values()}
@@ -470,7 +470,7 @@ def test_callback_keeps_the_zoom_and_shows_an_opt_in_panel(home, reg, DEFAULT):
     assert out["panel-hidden"]["lab_reports"] is False and out["panel-hidden"]["homicides"] is True
     fig = out["fig"]["lab_reports"]
     assert fig["layout"]["xaxis"]["range"] == ["2019-01-01", "2021-06-01"]
-    assert fig["layout"]["yaxis"]["title"]["text"] == t("axis.per100k_annualised", "en")
+    assert fig["layout"]["yaxis"]["title"]["text"] == figures.wrap(t("axis.per100k_annualised", "en"), figures.YTITLE_WRAP)
     # the change table covers the zoomed range only
     assert "2019-01-01" in str(out["change-table"]) and "2021-06-01" in str(out["change-table"])
 
