@@ -258,6 +258,25 @@ def test_incidence_panel_draws_its_2026_catalogue_break(reg, DEFAULT):
     assert label(spec.notes[0], "en") in p.notes  # the catalogue change is explained under the chart
 
 
+def with_facet(state, key, facet, values):
+    views_ = dict(state.views)
+    pv = views_[key]
+    views_[key] = replace(pv, facets=tuple((k, tuple(values) if k == facet else v) for k, v in pv.facets))
+    return replace(state, views=tuple(views_.items()))
+
+
+def test_incidence_2015_catalogue_says_why_its_lines_stop_before_2026(reg, DEFAULT):
+    """The seed's 2015-catalogue copy ends with the Nov 2024 cut: the chart must say those months are missing, not zero."""
+    s = replace(DEFAULT, panels=("incidence",))
+    old = views.build_panel(reg.panels["incidence"], s)
+    assert max(line.frame["date"].max() for line in old.lines) < pd.Timestamp("2025-12-01")  # the shipped data
+    assert any("through December 2025" in n and "not zero" in n for n in old.notes)
+    es = views.build_panel(reg.panels["incidence"], replace(s, lang="es"))
+    assert any("hasta diciembre de 2025" in n and "no son cero" in n for n in es.notes)
+    new = views.build_panel(reg.panels["incidence"], with_facet(s, "incidence", "catalogue", ["2026"]))
+    assert not any("December 2025" in n for n in new.notes)
+
+
 # --- Spanish ----------------------------------------------------------------------------------
 
 
