@@ -133,7 +133,7 @@ def geo_options(series_id: str, lang: str) -> list[tuple[str, str]]:
     """(code, label) of the geographies the series has, national first."""
     present = set(geos_in_data(series_id))
     kind = geo_kind(series_id)
-    listed = [c for c, _ in store.geo_options().get(kind, [])]
+    listed = store.geo_codes().get(kind, ())
     codes = [c for c in listed if c in present] + sorted(present - set(listed))
     nationwide = kind == "cbp"
     return [(c, t("impact.geo.nationwide", lang) if nationwide and c == "US" else geo_label(c, lang)) for c in codes]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 import etl
-from etl import paths
+from etl import paths, vocabulary
 from etl.reference import geo_table
 
 
@@ -146,26 +146,27 @@ def milestones_error() -> str:
 
 
 @lru_cache(maxsize=4)
-def _geo_options(token: int) -> dict[str, list[tuple[str, str]]]:
-    g = geo_table()
-    name = dict(zip(g["geo"], g["name"]))
-    us = ["US"] + sorted(g[(g["kind"].isin(["state", "city"])) & (g["country"] == "US")]["geo"], key=name.get)
-    mx = ["MX"] + sorted(g[(g["kind"] == "state") & (g["country"] == "MX")]["geo"], key=name.get)
-    aors = g[g["kind"] == "cbp_aor"].sort_values(["parent", "name"])
-    cbp = ["US", "CBP-SWB", "CBP-NB", "CBP-CI"] + list(aors["geo"])
-    return {
-        "us": [(c, name.get(c, c)) for c in us],
-        "mx": [(c, name.get(c, c)) for c in mx],
-        "cbp": [(c, "All regions (nationwide)" if c == "US" else name.get(c, c)) for c in cbp],
-    }
+def _geo_codes(token: int) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(_kind_rows(key)["geo"]) for key in vocabulary.geo_kinds()}
 
 
-def geo_options() -> dict[str, list[tuple[str, str]]]:
-    return _geo_options(catalog_token())
+def geo_codes() -> dict[str, tuple[str, ...]]:
+    """Every geography of each kind of the vocabulary (``us``, ``mx``, ``cbp``, ``country``), in the
+    order the controls list them: the country first, then by kind, parent and name."""
+    return _geo_codes(catalog_token())
 
 
 def valid_geos() -> dict[str, set[str]]:
-    return {k: {c for c, _ in v} for k, v in geo_options().items()}
+    return {k: set(v) for k, v in geo_codes().items()}
+
+
+def _kind_rows(geo_kind: str) -> pd.DataFrame:
+    """The geography table's rows of one kind of the vocabulary, in control order."""
+    kind = vocabulary.geo_kinds()[geo_kind]
+    g = geo_table()
+    rows = g[g["kind"].isin(kind.kinds) & ((g["country"] == kind.country) if kind.country else True)]
+    order = {k: i for i, k in enumerate(kind.kinds)}
+    return rows.assign(_k=rows["kind"].map(order)).sort_values(["_k", "parent", "name"]).drop(columns="_k")
 
 
 @lru_cache(maxsize=1)
@@ -197,11 +198,6 @@ def source_short(source_id: str, lang: str = "en") -> str:
 def _panel_geos(geo_kind: str, series_ids: tuple[str, ...], token: int) -> tuple[str, ...]:
     """Geographies of a panel's kind that hold data for at least one of its series: the country
     first, then by name."""
-    from etl import vocabulary
-
-    kind = vocabulary.geo_kinds()[geo_kind]
-    g = geo_table()
-    rows = g[g["kind"].isin(kind.kinds) & ((g["country"] == kind.country) if kind.country else True)]
     have = set()
     wanted = set(series_ids)
     for source_id in {series_meta()[sid]["source_id"] for sid in series_ids if sid in series_meta()}:
@@ -210,10 +206,8 @@ def _panel_geos(geo_kind: str, series_ids: tuple[str, ...], token: int) -> tuple
         except (FileNotFoundError, OSError, ValueError, KeyError):
             continue
         have |= set(pairs.loc[pairs["series_id"].isin(wanted), "geo"])
-    rows = rows[rows["geo"].isin(have)]
-    order = {k: i for i, k in enumerate(kind.kinds)}
-    rows = rows.assign(_k=rows["kind"].map(order)).sort_values(["_k", "parent", "name"])
-    return tuple(rows["geo"])
+    rows = _kind_rows(geo_kind)
+    return tuple(rows.loc[rows["geo"].isin(have), "geo"])
 
 
 def panel_geos(spec) -> tuple[str, ...]:

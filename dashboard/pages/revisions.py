@@ -50,7 +50,7 @@ def _lang(lang) -> str:
 
 
 def _geo_options(lang: str) -> list[dict]:
-    codes = [c for c, _ in store.geo_options()["us"]]
+    codes = store.geo_codes()["us"]
     first, rest = codes[:1], sorted(codes[1:], key=lambda c: store.geo_name(c, lang))
     return [{"label": store.geo_name(c, lang), "value": c} for c in first + rest]
 

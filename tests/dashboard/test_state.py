@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from dashboard import store
 from dashboard.i18n import t
 from dashboard.state import (
     MAX_PARAMS, MAX_QUERY, MILESTONE_CATEGORIES, ViewState, default_state, parse_query, parse_values, to_query,
@@ -209,3 +210,19 @@ def test_nat_literals_are_rejected(query, parse):
     p = parse("?" + query)
     assert "NaT" not in (p.state.start, p.state.end, p.state.index_at)
     assert len(p.notices) == 1
+
+
+def test_geography_lists_come_from_the_vocabulary_and_the_geography_table():
+    """Each kind of the vocabulary lists exactly the table's rows of its kinds and country, the
+    country first: a state or CBP area added to the table appears without a code change."""
+    from etl import vocabulary
+    from etl.reference import geo_table
+
+    g, codes = geo_table(), store.geo_codes()
+    assert set(codes) == set(vocabulary.geo_kinds())
+    for key, kind in vocabulary.geo_kinds().items():
+        rows = g[g["kind"].isin(kind.kinds) & ((g["country"] == kind.country) if kind.country else True)]
+        assert sorted(codes[key]) == sorted(rows["geo"]), key
+        assert len(set(codes[key])) == len(codes[key])
+    assert codes["us"][0] == "US" and codes["mx"][0] == "MX" and codes["cbp"][0] == "US"
+    assert {"US-NYC", "US-TX"} <= set(codes["us"]) and "CBP-SWB" in codes["cbp"] and len(codes["mx"]) == 33
