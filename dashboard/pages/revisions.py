@@ -51,7 +51,7 @@ def _lang(lang) -> str:
 
 def _geo_options(lang: str) -> list[dict]:
     codes = store.geo_codes()["us"]
-    first, rest = codes[:1], sorted(codes[1:], key=lambda c: store.geo_name(c, lang))
+    first, rest = list(codes[:1]), sorted(codes[1:], key=lambda c: store.geo_name(c, lang))
     return [{"label": store.geo_name(c, lang), "value": c} for c in first + rest]
 
 
