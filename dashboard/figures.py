@@ -79,6 +79,7 @@ DEFAULT_TEXT = FigureText()
 # Characters per line of a chart's title (16 px) and source line (10 px) that fit a phone's chart.
 TITLE_WRAP = 40
 SOURCE_WRAP = 64
+PANEL_HEIGHT = 420  # px, every timeline panel
 # A y-axis title runs up the plot, about 220 px of it on a phone: longer ones ran into the legend.
 YTITLE_WRAP = 28
 
@@ -353,7 +354,7 @@ def timeline_spec(
         "font": {"family": FONT, "size": 12, "color": "#222"},
         "separators": text.separators,
         "margin": {"l": 70, "r": 20, "t": top, "b": 64},
-        "height": 420,
+        "height": PANEL_HEIGHT,
         "hovermode": "closest",
         "plot_bgcolor": "#fff",
         "paper_bgcolor": "#fff",

@@ -14,7 +14,7 @@ import dash
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
-from dashboard import cache, cite, components, i18n, response_cache, store, views
+from dashboard import cache, cite, components, figures, i18n, response_cache, store, views
 from dashboard.i18n import t
 from dashboard.registry import PanelSpec, label, registry
 from dashboard.state import (
@@ -269,7 +269,9 @@ def panel_box(spec: PanelSpec, s: ViewState, v: dict) -> html.Div:
         dcc.Graph(id={"type": "fig", "panel": k}, figure=v["fig"].get(k, {"data": [], "layout": {}}),
                   config={**GRAPH_CONFIG, "locale": i18n.PLOTLY_LOCALES[lang], "toImageButtonOptions": {
                       "format": "png", "filename": f"xborder-{k}", "scale": 2}},
-                  className="panel-graph"),
+                  # A definite height: a responsive graph fills its box, and a panel hidden at its
+                  # first draw (figure {}) was left 0 px tall when shown, its chart spilling out.
+                  className="panel-graph", style={"height": f"{figures.PANEL_HEIGHT}px"}),
         html.P(label_description(spec, lang), className="panel-description"),
         html.Div(id={"type": "notes", "panel": k}, className="panel-notes", children=v["notes"].get(k)),
         html.Div(id={"type": "prov", "panel": k}, children=v["prov"].get(k)),

@@ -203,6 +203,12 @@ def test_switching_a_facet_and_an_opt_in_panel_updates_the_url(page, server):
     assert data_lines(lab) == {"Fentanyl"}
     notes = page.locator(css(type="notes", panel="lab_reports")).inner_text()
     assert "Half-yearly values" in notes
+    # A panel first drawn hidden keeps its height when shown (it was 0 px, the chart spilling out).
+    box = page.locator(css(type="panel-box", panel="lab_reports"))
+    graph = page.locator(css(type="fig", panel="lab_reports"))
+    page.wait_for_timeout(500)
+    assert graph.bounding_box()["height"] >= 400
+    assert box.bounding_box()["height"] > graph.bounding_box()["height"]  # its notes and tools under it
     page.errors.assert_none()
 
 
