@@ -218,7 +218,7 @@ def test_half_yearly_lab_reports_say_so_and_refuse_a_3_month_mean(reg, DEFAULT):
     rolled = panel(reg, replace(DEFAULT, rolling=3), "lab_reports")
     freq = label(vocabulary.frequencies()["half_yearly"], "en")
     assert t("note.rolling_not_applicable", "en", months=3, frequency=freq) in rolled.notes
-    assert "3-month mean cannot be taken over half-yearly values" in " ".join(rolled.notes)
+    assert "No 3-month mean is applied: the values of this series are too far apart for one (half-yearly)." in rolled.notes
     frame = rolled.lines[0].frame
     assert "unsmoothed" not in frame and (frame["value"] == frame["raw"]).all()
     # the download does not claim a mean that was not taken
@@ -579,6 +579,8 @@ def test_the_note_comparing_inegi_and_sesnsp_states_the_gap_the_data_show(reg):
     for n in notes:
         for text in (n.text, n.text_es):
             assert f"{low} " in text and f"{high} " in text and "2015" in text and "2022" in text, text
+        # national figures, shown under a state's chart too: the note must say they are national
+        assert "nationally" in n.text and "a nivel nacional" in n.text_es
 
 
 def test_index_at_a_date_before_some_series_start_bases_every_line_on_one_common_month(reg, DEFAULT):
@@ -599,7 +601,7 @@ def test_index_at_a_date_before_some_series_start_bases_every_line_on_one_common
              asked=i18n.month(ms.loc[ms["id"] == early, "date"].iloc[0], "en")) in homicides.notes
     # a date every line covers keeps its own base and says nothing more
     plain_index = panel(reg, replace(DEFAULT, transform="index"), "homicides")
-    assert not any("first month every line" in n for n in plain_index.notes)
+    assert not any("published value in every line" in n for n in plain_index.notes)
 
 
 def test_log_scale_notes_only_the_points_it_hides(reg, DEFAULT):
