@@ -19,6 +19,9 @@ MILESTONE_COLOR = "rgba(90, 90, 90, 0.45)"
 HIGHLIGHT_COLOR = "#d62728"
 CHANGEPOINT_COLOR = "#ff7f0e"
 FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+# Decimal and thousands marks in every chart, both languages: es-MX writes 34,569.5 as en-US does
+# (Babel's, as in the tables and text). Plotly's "es" locale would write 34.569,5.
+SEPARATORS = ".,"
 # Flags drawn dashed (the number will still move, or is a bound): one rule, from the vocabulary.
 DASHED_FLAGS = {k for k, f in vocabulary.flags().items() if f.style == "dash"}
 # A short dash: plotly's "dash" (9 px on, 9 off) made a flagged stretch of a few months on a
@@ -51,7 +54,7 @@ class FigureText:
     raw: str = "raw"
     flags: tuple[tuple[str, str], ...] = ()     # flag -> label
     categories: tuple[tuple[str, str], ...] = ()  # milestone category -> label
-    separators: str = ".,"                      # decimal, thousands (es-MX writes 34,569.5 too)
+    separators: str = SEPARATORS
     locale: str = "en"
 
     @classmethod
@@ -402,7 +405,7 @@ def choropleth(
         colorbar={"title": {"text": colorbar_title}}, text=hover_name,
         hovertemplate="<b>%{text}</b><br>%{z:,.1f}<extra></extra>",
     ))
-    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, font={"family": FONT},
+    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, font={"family": FONT}, separators=SEPARATORS,
                       map={"style": "white-bg", "center": center, "zoom": zoom},
                       margin={"l": 0, "r": 0, "t": 40, "b": 0}, height=440)
     return fig

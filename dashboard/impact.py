@@ -25,7 +25,7 @@ from dashboard.analysis import (
 )
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
 from dashboard.analysis.verdict import overlapping
-from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SOURCE_WRAP, wrap
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SEPARATORS, SOURCE_WRAP, wrap
 from dashboard.i18n import day, month, number, percent, t
 from etl import vocabulary
 from etl.reference import geo_table
@@ -447,6 +447,10 @@ def source_subtitle(series_ids: list[str], lang: str) -> dict:
     return {"text": wrap(text, SOURCE_WRAP), "font": {"size": 10, "color": "#666"}}
 
 
+# Under the plot, hung from it (paper y below 0) so the bottom margin grows to fit it: anchored to
+# the bottom of the figure instead, a phone's legend of seven or nine rows covered the x labels.
+LEGEND_BELOW = {"orientation": "h", "y": -0.14, "yanchor": "top", "x": 0}
+YTITLE_WRAP = 22
 # Characters per title line that fit a phone's chart (SVG titles never wrap themselves).
 TITLE_WRAP = 44
 
@@ -464,12 +468,19 @@ def _title(text: str, size: int, series_ids: list[str] | None = None, lang: str 
     return spec, extra
 
 
+def _ytitle(text: str) -> dict:
+    """A y-axis title in lines short enough to run up the short plots of this page on a phone
+    ("índice, 100 = promedio de la ventana anterior" was taller than its plot)."""
+    return {"text": wrap(text, YTITLE_WRAP)}
+
+
 def _layout(title: str, height: int = 420, series_ids: list[str] | None = None, lang: str = "en") -> dict:
     title_spec, extra = _title(title, 15, series_ids, lang)
-    return {"title": title_spec, "font": {"family": FONT, "size": 12},
+    return {"title": title_spec, "font": {"family": FONT, "size": 12}, "separators": SEPARATORS,
             "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 80},
-            "legend": {"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "x": 0},
-            "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"gridcolor": "#eee", "rangemode": "tozero"}}
+            "legend": LEGEND_BELOW,
+            "xaxis": {"type": "date", "gridcolor": "#eee"},
+            "yaxis": {"gridcolor": "#eee", "rangemode": "tozero", "tickformat": ",~g"}}
 
 
 def impact_figure(r: ImpactResult, lang: str) -> dict:
@@ -504,7 +515,7 @@ def impact_figure(r: ImpactResult, lang: str) -> dict:
     layout = _layout(title, series_ids=[r.series_id], lang=lang)
     margin = pd.DateOffset(months=max(6, r.window // 2))
     layout["xaxis"]["range"] = [w.pre_start - margin, w.post_end + margin]
-    layout["yaxis"]["title"] = {"text": unit}
+    layout["yaxis"]["title"] = _ytitle(unit)
     visible = y[(y.index >= w.pre_start - margin) & (y.index < w.post_end + margin)]
     lows = [float(visible.min()), float(lo.min())] if len(visible) else [float(lo.min())]
     highs = [float(visible.max()), float(hi.max())] if len(visible) else [float(hi.max())]
@@ -553,7 +564,7 @@ def placebo_figure(r: ImpactResult, lang: str) -> dict:
     layout = _layout(t("impact.fig.placebo_title", lang, n=str(pl.n_placebos)), height=300, series_ids=[r.series_id],
                      lang=lang)
     layout["xaxis"] = {"title": {"text": t("impact.fig.placebo_x", lang)}, "gridcolor": "#eee", "ticksuffix": "%"}
-    layout["yaxis"] = {"title": {"text": t("impact.fig.placebo_y", lang)}, "gridcolor": "#eee"}
+    layout["yaxis"] = {"title": _ytitle(t("impact.fig.placebo_y", lang)), "gridcolor": "#eee"}
     layout["shapes"] = [{"type": "line", "x0": real, "x1": real, "y0": 0, "y1": 1, "yref": "paper",
                          "line": {"color": HIGHLIGHT_COLOR, "width": 3}}]
     layout["annotations"] = [{"x": real, "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
@@ -577,7 +588,7 @@ def synth_figure(r: ImpactResult, lang: str) -> dict:
          "hovertemplate": hover},
     ]
     layout = _layout(t("impact.fig.synth_title", lang, geo=geo), height=340, series_ids=[r.series_id], lang=lang)
-    layout["yaxis"] = {"title": {"text": t("impact.fig.synth_y", lang)}, "gridcolor": "#eee"}
+    layout["yaxis"] = {"title": _ytitle(t("impact.fig.synth_y", lang)), "gridcolor": "#eee", "tickformat": ",~g"}
     w = r.its.windows
     layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper", "x0": w.pre_end, "x1": w.post_start,
                          "y0": 0, "y1": 1, "fillcolor": "rgba(0,0,0,0.06)", "line": {"width": 0}, "layer": "below"}]
@@ -622,9 +633,9 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
     ], "layout": {
         "title": title,
         "margin": {"t": 72 + extra},
-        "font": {"family": FONT, "size": 12}, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
+        "font": {"family": FONT, "size": 12}, "separators": SEPARATORS, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
         "xaxis": {"title": {"text": t("impact.xcorr.x_axis", lang)}, "gridcolor": "#eee"},
-        "yaxis": {"title": {"text": t("impact.xcorr.y_axis", lang)}, "range": [-1, 1], "gridcolor": "#eee"},
+        "yaxis": {"title": _ytitle(t("impact.xcorr.y_axis", lang)), "range": [-1, 1], "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": b, "y1": b,
                     "line": {"color": c, "dash": d}} for b, c, d in band_lines],
     }}
@@ -675,13 +686,11 @@ def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
     title, extra = _title(t("impact.disc.title", lang), 17, [ids["deaths"], ids["victims"]], lang)
     fig = {"data": traces, "layout": {
         "title": title,
-        "font": {"family": FONT, "size": 12}, "height": 460, "plot_bgcolor": "#fff",
+        "font": {"family": FONT, "size": 12}, "separators": SEPARATORS, "height": 460, "plot_bgcolor": "#fff",
         "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 40},
-        # under the chart: beside it, nine states' names left a phone's plot about 50 px wide. Hung
-        # from the plot (paper y below 0) so the margin grows to fit it: anchored to the bottom of
-        # the figure, a phone's nine-row legend covered the year labels.
-        "legend": {"orientation": "h", "y": -0.14, "yanchor": "top", "x": 0},
-        "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"title": {"text": t("impact.disc.ratio", lang)},
+        # under the chart: beside it, nine states' names left a phone's plot about 50 px wide
+        "legend": LEGEND_BELOW,
+        "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"title": _ytitle(t("impact.disc.ratio", lang)),
                                                                "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
                     "line": {"color": "#999", "dash": "dot"}}],

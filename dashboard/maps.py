@@ -17,11 +17,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import store
+from dashboard.figures import FONT, SEPARATORS
 from dashboard.i18n import number, t
 from etl import paths
 from etl.reference import geo_table, states
 
-FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 COLORSCALE = "YlOrRd"
 NO_DATA_COLOR = "#d9dde1"  # states without a value (suppressed, or not published)
 
@@ -260,7 +260,7 @@ def figure(key: str, option: str, year: int, frame: pd.DataFrame, lang: str) -> 
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 14},
                "subtitle": {"text": unit, "font": {"size": 12, "color": "#5b6770"}}},
-        font={"family": FONT, "color": "#1d2630"}, dragmode=False,  # height: the page's CSS, by screen width
+        font={"family": FONT, "color": "#1d2630"}, separators=SEPARATORS, dragmode=False,  # height: the page's CSS, by screen width
         margin={"l": 4, "r": 4, "t": 60, "b": 116}, paper_bgcolor="#fff",
         annotations=[*fig.layout.annotations, {
             "text": source_line(key, option, lang), "xref": "paper", "yref": "paper", "x": 0, "y": 0,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import etl
 from dashboard import store
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS
 from dashboard.i18n import month, number, percent, pick, t
 from etl import vocabulary
 from etl.snapshot import list_snapshots
@@ -20,8 +21,6 @@ from etl.vintages import revisions, snapshots_as_of, table_for
 
 # Which source's vintages the page compares: metadata (revisions.toml), not code.
 SOURCE = tomllib.loads((Path(__file__).with_name("revisions.toml")).read_text(encoding="utf-8"))["source"]
-HIGHLIGHT_COLOR = "#d62728"
-FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 VINTAGE_STYLES = [("#1f4e79", "solid", 2.5), ("#5d8bbd", "dash", 2), ("#9bb4cf", "dot", 2), ("#c3d1e0", "dot", 1.5)]  # newest first
 TITLE_WIDTH = 46   # characters per title line: plotly does not wrap titles, and a phone is ~50 wide
 SOURCE_WIDTH = 64  # the same for the source line (smaller type)
@@ -165,7 +164,7 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
                   "subtitle": {"text": "<br>".join(source), "font": {"size": 10, "color": "#5b6770"}}},
         "height": 400 + top, "hovermode": "x unified",
         "font": {"family": FONT, "size": 12}, "plot_bgcolor": "#fff",
-        "separators": ".,",  # decimal and thousands marks of both en-US and es-MX (Babel's, as in the table)
+        "separators": SEPARATORS,
         "margin": {"l": 64, "r": 12, "t": top, "b": 40},
         # under the plot, in paper coordinates: plotly grows the bottom margin to fit the legend's rows
         "legend": {"orientation": "h", "traceorder": "reversed", "x": 0, "y": -0.1, "yanchor": "top"},
