@@ -83,6 +83,7 @@ DEFAULT_TEXT = FigureText()
 TITLE_WRAP = 40
 SOURCE_WRAP = 64
 PANEL_HEIGHT = 420  # px, every timeline panel
+HIGHLIGHT_LABEL_WIDTH = 32  # characters of a highlighted milestone's name over its line
 # A y-axis title runs up the plot, about 220 px of it on a phone: longer ones ran into the legend.
 YTITLE_WRAP = 28
 
@@ -153,6 +154,22 @@ def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict
 
 # Spaces a line must not break at ("EE. UU." is one word to a Spanish reader).
 _UNBREAKABLE = ("EE. UU.",)
+
+
+def label_anchor(when, x_range: tuple[str, str] | None) -> str:
+    """How a label on a vertical line at ``when`` is anchored so that it stays on the chart: it
+    runs away from the nearer edge, or centres on the line in the middle third (a label of about
+    half a phone's plot fits either way)."""
+    if not x_range or not all(x_range):
+        return "center"
+    lo, hi = pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])
+    share = (pd.Timestamp(when) - lo) / (hi - lo) if hi > lo else 0.5
+    return "left" if share < 1 / 3 else "right" if share > 2 / 3 else "center"
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut at a word to at most ``width`` characters, with an ellipsis when cut."""
+    return text if len(text) <= width else textwrap.shorten(text, width, placeholder="…")
 
 
 def wrap(text: str, width: int = 60) -> str:
@@ -228,9 +245,14 @@ def _milestone_layer(rows: tuple, highlight: str, x_range: tuple, numbers: tuple
             "layer": "below",
         })
         if hl:
+            # Shortened, and kept on the chart: a phone's plot is about 300 px wide, and a long name
+            # ("Detienen en Los Ángeles al exsecretario de Defensa Cienfuegos") ran off it. The
+            # full name is in the milestone key and on hover.
             annotations.append({
                 "x": when, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                "text": f"<b>{numbers.get(mid, '')} · {title}</b>", "font": {"color": HIGHLIGHT_COLOR, "size": 11},
+                "xanchor": label_anchor(when, x_range or None),
+                "text": f"<b>{numbers.get(mid, '')} · {shorten(title, HIGHLIGHT_LABEL_WIDTH)}</b>",
+                "font": {"color": HIGHLIGHT_COLOR, "size": 11},
                 "bgcolor": "rgba(255,255,255,0.85)",
             })
     groups = cluster_milestones([pd.Timestamp(r[1]) for r in rows], x_range or None)
@@ -329,7 +351,9 @@ def timeline_spec(
     for when, label in breaks or []:
         shapes.append({"type": "line", "x0": when, "x1": when, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
                        "line": {"color": "#444", "width": 2, "dash": "longdash"}, "layer": "above"})
-        annotations.append({"x": when, "y": 0.02, "xref": "x", "yref": "paper", "xanchor": "left",
+        # From a break late in the range, a left-anchored label ran off the chart.
+        annotations.append({"x": when, "y": 0.02, "xref": "x", "yref": "paper",
+                            "xanchor": "right" if label_anchor(when, x_range) == "right" else "left",
                             "yanchor": "bottom", "showarrow": False, "text": f"⟂ {label}",
                             "font": {"size": 10, "color": "#444"}, "bgcolor": "rgba(255,255,255,0.8)"})
     if changepoints and changepoints[0]:

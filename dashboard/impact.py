@@ -382,7 +382,7 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
     to = t("impact.to", lang)
 
     def p(v: float) -> str:
-        return "< 0.001" if v < 0.001 else number(v, lang, 3)
+        return "<\u00a00.001" if v < 0.001 else number(v, lang, 3)  # a no-break space: "<" never ends a line
 
     def mean_row(key, mean, start, end, n):
         return {"measure": t(key, lang, span=span_label(start, end, freq, lang), n=str(n)),

@@ -202,7 +202,7 @@ def controls(s: ViewState) -> html.Div:
             html.Legend(t("controls.milestones", lang)),
             dcc.Checklist(id="cats", value=list(s.cats), className="check cats",
                           options=[{"label": html.Span([html.Span(className="swatch", style={"backgroundColor": cats[c].color}),
-                                                        f" {label(cats[c], lang)}"]),
+                                                        f" {_sentence_case(label(cats[c], lang))}"]),
                                     "value": c} for c in MILESTONE_CATEGORIES]),
             _labelled(t("controls.highlight", lang), dcc.Dropdown(
                 id="hl", value=s.hl or None, placeholder=t("controls.none", lang), searchable=True,
@@ -260,6 +260,11 @@ def layout(**query) -> html.Div:
             ], className="content", id="charts", tabIndex="-1"),
         ], className="layout"),
     ])
+
+
+def _sentence_case(text: str) -> str:
+    """"Aplicación de la ley", not CSS capitalize's "Aplicación De La Ley"."""
+    return text[:1].upper() + text[1:]
 
 
 def panel_box(spec: PanelSpec, s: ViewState, v: dict) -> html.Div:
@@ -373,7 +378,8 @@ def change_table(df: pd.DataFrame, lang: str) -> html.Table:
     head = html.Thead(html.Tr([html.Th(t(f"table.{c}", lang), scope="col") for c in df.columns]))
     body = html.Tbody([
         html.Tr([html.Td(i18n.number(v, lang, 2 if c == "change_pct" else None) if c in numeric and pd.notna(v)
-                         else ("—" if pd.isna(v) else v), className="num" if c in numeric else None)
+                         else ("—" if pd.isna(v) else v),
+                         className="num" if c in numeric else "date" if c.endswith("date") else None)
                  for c, v in row.items()])
         for row in df.to_dict("records")
     ])

@@ -147,7 +147,18 @@ def test_highlighted_milestone_drawn_differently(milestones):
     assert len(red) == 1
     trace, i = red[0]
     assert trace.marker.size[i] > min(s for t in marker_traces(fig) for s in t.marker.size)
-    assert f"<b>{number} · {hl['title_en']}</b>" in [a.text for a in fig.layout.annotations]
+    assert f"<b>{number} · {figures.shorten(hl['title_en'], figures.HIGHLIGHT_LABEL_WIDTH)}</b>" in \
+        [a.text for a in fig.layout.annotations]
+
+
+def test_a_long_highlighted_name_is_shortened_and_kept_on_the_chart():
+    """Real milestone names: "Detienen en Los Ángeles al exsecretario de Defensa Cienfuegos" ran off a phone."""
+    assert figures.shorten("Detienen en Los Ángeles al exsecretario de Defensa Cienfuegos", 32) == \
+        "Detienen en Los Ángeles al…"
+    assert figures.shorten("Mérida Initiative announced", 32) == "Mérida Initiative announced"
+    x_range = ("2015-01-01", "2026-01-01")
+    assert [figures.label_anchor(d, x_range) for d in ("2016-01-01", "2020-06-01", "2025-01-01")] == \
+        ["left", "center", "right"]
 
 
 def test_unknown_highlight_highlights_nothing(milestones):
@@ -296,3 +307,12 @@ def test_long_y_axis_titles_wrap_to_fit_up_a_phones_plot(milestones):
     assert " ".join(lines) == label
     short = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="deaths", text=EN)
     assert short.layout.yaxis.title.text == "deaths"
+
+
+@pytest.mark.parametrize("when, anchor", [("2016-03-01", "left"), ("2026-01-01", "right")])
+def test_a_break_label_runs_away_from_the_nearer_edge(when, anchor):
+    """The incidence break (Jan 2026) sits near the right end: a left-anchored label ran off the chart."""
+    fig = figures.timeline_panel([synthetic_line()], pd.DataFrame(), title="T", y_label="y",
+                                 breaks=[(when, "New catalogue")], x_range=("2015-01-01", "2026-03-01"))
+    (note,) = [a for a in fig.layout.annotations if a.text == "⟂ New catalogue"]
+    assert note.xanchor == anchor
