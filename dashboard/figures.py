@@ -83,6 +83,7 @@ DEFAULT_TEXT = FigureText()
 TITLE_WRAP = 40
 SOURCE_WRAP = 64
 PANEL_HEIGHT = 420  # px, every timeline panel
+LOG_WIDE_RATIO = 8  # largest / smallest value over which a log axis has ticks at 1, 2, 5 only
 HIGHLIGHT_LABEL_WIDTH = 32  # characters of a highlighted milestone's name over its line
 # A y-axis title runs up the plot, about 220 px of it on a phone: longer ones ran into the legend.
 YTITLE_WRAP = 28
@@ -154,6 +155,15 @@ def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict
 
 # Spaces a line must not break at ("EE. UU." is one word to a Spanish reader).
 _UNBREAKABLE = ("EE. UU.",)
+
+
+def log_ticks(lines: list[Line]) -> dict:
+    """Tick settings of a log axis. Every tick is labelled in full ("20, 30", not plotly's "2, 3"
+    between powers of ten). Over more than about a decade, ticks go at 1, 2 and 5 times each power
+    of ten: plotly's every digit then crowded "100k 90k 80k…" into a phone's plot."""
+    values = [v for line in lines for v in line.frame["value"].to_numpy() if v > 0]
+    wide = bool(values) and max(values) / min(values) > LOG_WIDE_RATIO
+    return {"minorloglabels": "complete", **({"dtick": "D2"} if wide else {})}
 
 
 def label_anchor(when, x_range: tuple[str, str] | None) -> str:
@@ -390,9 +400,8 @@ def timeline_spec(
         "xaxis": {"type": "date", "automargin": True, "range": list(x_range) if x_range else None, "showgrid": True,
                   "gridcolor": "#eee", "linecolor": "#999"},
         "yaxis": {"title": {"text": wrap(y_label, YTITLE_WRAP)}, "type": "log" if log else "linear", "gridcolor": "#eee",
-                  "rangemode": None if log else "tozero", "tickformat": None if log else ",~g", "automargin": True,
-                  # plotly labels the ticks between powers of ten "2, 3": over 10-40 that read "2, 3, 10, 2, 3"
-                  **({"minorloglabels": "complete"} if log else {})},
+                  "rangemode": None if log else "tozero", "tickformat": ",~g", "automargin": True,
+                  **(log_ticks(lines) if log else {})},
         # Room above the markers (y = 1) for their numbers.
         "yaxis2": {"overlaying": "y", "range": [0, 1.14], "visible": False, "fixedrange": True},
         "shapes": shapes,

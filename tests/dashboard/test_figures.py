@@ -316,3 +316,15 @@ def test_a_break_label_runs_away_from_the_nearer_edge(when, anchor):
                                  breaks=[(when, "New catalogue")], x_range=("2015-01-01", "2026-03-01"))
     (note,) = [a for a in fig.layout.annotations if a.text == "⟂ New catalogue"]
     assert note.xanchor == anchor
+
+
+def test_log_axis_over_more_than_a_decade_ticks_at_one_two_five():
+    """Synthetic known answers: 1..24 spans 24x, so ticks at 1, 2, 5 (every digit crowded a phone);
+    10..20 spans 2x, so plotly's own ticks, every one labelled in full."""
+    wide = figures.log_ticks([synthetic_line(24)])
+    assert wide == {"minorloglabels": "complete", "dtick": "D2"}
+    narrow = synthetic_line(11)
+    narrow = Line(narrow.name, narrow.frame.assign(value=narrow.frame["value"] + 9), narrow.color)
+    assert figures.log_ticks([narrow]) == {"minorloglabels": "complete"}
+    fig = figures.timeline_panel([synthetic_line(24)], pd.DataFrame(), title="T", y_label="y", log=True)
+    assert fig.layout.yaxis.dtick == "D2" and fig.layout.yaxis.tickformat == ",~g"
