@@ -50,7 +50,7 @@ def source_info() -> pd.DataFrame:
                 "landing_url": m.landing_url, "download_url": m.download_url, "citation": m.citation,
                 "cadence": m.cadence, "cadence_days": m.cadence_days, "caveats": m.caveats,
                 "title_es": m.title_es, "caveats_es": m.caveats_es, "short_name": m.short_name,
-                "short_name_es": m.short_name_es, "license_es": m.license_es,
+                "short_name_es": m.short_name_es, "license_es": m.license_es, "publisher_es": m.publisher_es,
                 "status": entry.get("status", "not built"), "snapshot": entry.get("snapshot"),
                 "fetched_at": entry.get("fetched_at"), "published_at": entry.get("published_at"),
                 "built_at": entry.get("built_at"), "rows": entry.get("rows"),

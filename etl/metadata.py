@@ -58,6 +58,7 @@ class SourceMeta:
     license_es: str = ""
     short_name: str = ""       # what a chart's source line calls it ("CDC/NCHS VSRR")
     short_name_es: str = ""
+    publisher_es: str = ""     # the publisher as a Spanish reader knows it (a Mexican agency's own name)
     first_date: date | None = None
     min_geos: int = 1
     series: tuple[SeriesMeta, ...] = field(default_factory=tuple)
@@ -122,6 +123,7 @@ def load_metadata(path: Path) -> SourceMeta:
         license_es=raw.get("license_es", ""),
         short_name=raw.get("short_name", ""),
         short_name_es=raw.get("short_name_es", ""),
+        publisher_es=raw.get("publisher_es", ""),
         panels=tuple(panels),
         path=str(path),
         first_date=date.fromisoformat(str(first)) if first else None,

@@ -77,7 +77,8 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.
               status=t(f"sources.status.{status}", lang) if f"sources.status.{status}" in _STATUS_KEYS else status)
     return html.Section([
         _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
-        html.P([html.A(meta.publisher, href=meta.landing_url, target="_blank", rel="noopener", lang=english),
+        html.P([html.A(pick(meta, "publisher", lang), href=meta.landing_url, target="_blank", rel="noopener",
+                       lang=english if pick(meta, "publisher", lang) == meta.publisher else None),
                 " · ", html.Span(license_text, lang=english if license_text == meta.license else None), " · ",
                 t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
