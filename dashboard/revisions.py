@@ -155,8 +155,12 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
                             {"color": color, "dash": dash, "width": width}, lang))
     ranges = focus(rev)
     lines = textwrap.wrap(title, TITLE_WIDTH)
-    source = textwrap.wrap(t("revisions.figure_source", lang, publisher=store.source_short(SOURCE, lang),
-                             vintages=", ".join(sorted(rev["vintage"].unique())) or "—"), SOURCE_WIDTH)
+    source_text = t("revisions.figure_source", lang, publisher=store.source_short(SOURCE, lang),
+                    vintages=", ".join(sorted(rev["vintage"].unique())) or "—")
+    if ranges:  # say so: the latest vintage runs on past the zoom, and a reader took it to end there
+        source_text += ". " + t("revisions.zoom_note", lang, start=month(rev["date"].min(), lang),
+                                end=month(ranges[0][1], lang), last=month(rev["date"].max(), lang))
+    source = textwrap.wrap(source_text, SOURCE_WIDTH)
     top = 24 + 20 * len(lines) + 14 * len(source)
     layout = {
         "title": {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 15},

@@ -72,6 +72,9 @@ def test_figure_has_one_line_per_vintage_newest_dark_and_solid_plus_the_as_of_hi
     assert traces["as of 2017-12-16"]["line"]["dash"] == "dot"
     assert len(traces["known on 2019-05-01 (2019-04-24 vintage)"]["x"]) == 45
     assert r.figure["data"][-1]["name"] == "as of 2026-06-27"  # drawn on top
+    # zoomed to where the old vintages overlap, and the figure says so (the latest runs to Aug 2025)
+    source = r.figure["layout"]["title"]["subtitle"]["text"].replace("<br>", " ")
+    assert "Zoomed to Jan 2015 – Sep 2019" in source and "(to Aug 2025)" in source
 
 
 def test_series_in_only_one_vintage_gets_a_note():
