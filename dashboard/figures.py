@@ -309,10 +309,13 @@ def _category_color(cat: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
-def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], text: FigureText = DEFAULT_TEXT) -> dict:
+def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], of: str = "",
+                      text: FigureText = DEFAULT_TEXT) -> dict:
+    """Diamonds at the foot of the chart for the change points detected in the line named ``of``
+    (named in the legend: on a chart of two lines, the reader could not tell whose they were)."""
     return {
         "type": "scatter", "x": dates, "y": [0.03] * len(dates), "yaxis": "y2", "mode": "markers",
-        "name": text.changepoints, "text": [wrap(x) for x in labels],
+        "name": f"{text.changepoints}: {of}" if of else text.changepoints, "text": [wrap(x) for x in labels],
         "marker": {"symbol": "diamond", "size": 11, "color": CHANGEPOINT_COLOR, "line": {"width": 1, "color": "#fff"}},
         "hovertemplate": f"<b>{text.changepoint}</b> %{{x|%b %Y}}<br>%{{text}}<extra></extra>",
     }
@@ -341,7 +344,7 @@ def timeline_spec(
     log: bool = False,
     highlight: str = "",
     lang: str = "en",
-    changepoints: tuple[list, list] | None = None,
+    changepoints: tuple[list, list, str] | None = None,
     message: str = "",
     source_note: str = "",
     breaks: list[tuple[str, str]] | None = None,

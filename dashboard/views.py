@@ -330,9 +330,10 @@ def download_name(state: ViewState, version: str) -> str:
 CHANGEPOINT_MAX_MONTHS = 12
 
 
-def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list] | None:
+def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list, str] | None:
     """Change points (PELT) of the panel's first series, each labelled with its nearest milestone
-    (title and signed distance), only when one lies within ``CHANGEPOINT_MAX_MONTHS``."""
+    (title and signed distance), only when one lies within ``CHANGEPOINT_MAX_MONTHS``: their
+    dates, labels and the name of the line they were found in."""
     if not panel.lines:
         return None
     from dashboard.analysis.changepoints import detect_changepoints
@@ -357,7 +358,7 @@ def changepoints_for(panel: Panel, milestones: pd.DataFrame) -> tuple[list, list
         near = t(key, lang, date=i18n.month(b.date, lang), **params) if i18n.has(key) else \
             t("changepoint.none_near", lang, max=CHANGEPOINT_MAX_MONTHS)
         labels.append(f"{line.name}: {near}")
-    return [b.date for b in result.breaks], labels
+    return [b.date for b in result.breaks], labels, line.name
 
 
 def panel_frequency(panel: Panel) -> str:

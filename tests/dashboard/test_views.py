@@ -636,3 +636,14 @@ def test_series_a_rate_means_nothing_for_are_named_in_one_note(reg, DEFAULT):
 def test_half_yearly_panel_explains_half_years_once(reg, DEFAULT):
     lab = panel(reg, DEFAULT, "lab_reports")
     assert sum(n.startswith("Half-yearly values") for n in lab.notes) == 1
+
+
+def test_change_points_name_the_line_they_were_found_in(reg, DEFAULT):
+    """Two lines on the homicide chart: the legend must say whose change points the diamonds are."""
+    s = replace(DEFAULT, panels=("homicides",), changepoints=True)
+    p = views.build_panel(reg.panels["homicides"], s)
+    assert len(p.lines) >= 2
+    fig, _ = views.panel_figure(p, s, views.x_range(s, [p]))
+    (cp,) = [tr for tr in fig["data"] if tr.get("marker", {}).get("symbol") == "diamond"]
+    assert cp["name"] == f"Detected change points: {p.lines[0].name}"
+    assert cp["x"] and all(label.startswith(p.lines[0].name) for label in cp["text"])
