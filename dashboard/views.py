@@ -17,7 +17,7 @@ from babel.lists import format_list
 
 from dashboard import figures, i18n, store, transforms
 from dashboard.figures import Line
-from dashboard.i18n import t
+from dashboard.i18n import number, t
 from dashboard.registry import PanelSpec, Registry, SeriesSpec, label, registry
 from dashboard.state import ViewState, panel_specs
 from etl import vocabulary
@@ -55,6 +55,8 @@ class Panel:
     unrated_years: set[int] = field(default_factory=set)
     # Series drawn as published because a rate means nothing for them (seizures, scores): one note.
     counts_only: list[str] = field(default_factory=list)
+    # Year-over-year: (values with a year-earlier one, values) -> the series, where that is few.
+    yoy_sparse: dict[tuple[int, int], list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -138,10 +140,14 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     )
     panel.note(word(result.note, lang))
     panel.unrated_years.update(result.unrated_years)
+    freq = vocabulary.frequencies()[s.frequency]
+    if transform == "yoy":
+        sparse = yoy_matched(rows, result.frame, freq.periods_per_year)
+        if sparse:
+            panel.yoy_sparse.setdefault(sparse, []).append(name)
     frame = _within(result.frame, state.start, state.end)
     unit_label = word(result.label, lang)
     panel.labels.append(unit_label)
-    freq = vocabulary.frequencies()[s.frequency]
     prefix = t("period.12m_ending", lang) if freq.overlapping else \
         t("period.half_year", lang) if freq.periods_per_year == 2 else ""
     panel.lines.append(Line(name, frame, color or s.color, s.dash, hover_unit=unit_label, period_prefix=prefix,
@@ -150,6 +156,16 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text))
     if s.source_id not in panel.sources:
         panel.sources.append(s.source_id)
+
+
+def yoy_matched(rows: pd.DataFrame, transformed: pd.DataFrame, periods_per_year: int) -> tuple[int, int] | None:
+    """Year-over-year needs a value exactly a year earlier. (values that have one, values) where
+    fewer have one than in a regular series (every value after its first year): editions two
+    years apart (the Organized Crime Index) gave an empty chart, lists at irregular dates two points."""
+    total = int(rows["value"].notna().sum())
+    changes = transformed["unsmoothed" if "unsmoothed" in transformed else "value"]
+    matched = int(np.isfinite(changes.to_numpy(dtype=float)).sum())
+    return (matched, total) if matched < total - max(periods_per_year, 1) else None
 
 
 def unrated_note(years: set[int], lang: str) -> str:
@@ -202,6 +218,9 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
         panel.note(t("note.no_rate", lang, series=format_list(panel.counts_only, locale=i18n.BABEL_LOCALES[lang])))
     if panel.unrated_years:
         panel.note(unrated_note(panel.unrated_years, lang))
+    for (matched, total), names in panel.yoy_sparse.items():  # one note per count, naming its series
+        panel.note(t("note.yoy_matched", lang, series=format_list(names, locale=i18n.BABEL_LOCALES[lang]),
+                     n=number(matched, lang), total=number(total, lang)))
     frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}
     if any(f.overlapping for f in frequencies):
         panel.notes.insert(0, t("note.overlapping", lang))

@@ -647,3 +647,18 @@ def test_change_points_name_the_line_they_were_found_in(reg, DEFAULT):
     (cp,) = [tr for tr in fig["data"] if tr.get("marker", {}).get("symbol") == "diamond"]
     assert cp["name"] == f"Detected change points: {p.lines[0].name}"
     assert cp["x"] and all(label.startswith(p.lines[0].name) for label in cp["text"])
+
+
+def test_year_over_year_says_how_few_values_have_a_year_earlier(reg, DEFAULT):
+    """Real data: Organized Crime Index editions are two years apart (no change at all), sanctions
+    lists come at irregular dates; a monthly series with every month says nothing."""
+    s = replace(DEFAULT, transform="yoy")
+    oc = panel(reg, replace(s, panels=("oc_index",)), "oc_index")
+    sparse = [n for n in oc.notes if "exactly a year earlier" in n]
+    assert len(sparse) == 1 and "(0 of 3 for " in sparse[0]  # one note for the four lines
+    sanctions = panel(reg, replace(s, panels=("sanctions",)), "sanctions")
+    assert any("needs a value exactly a year earlier" in n for n in sanctions.notes)
+    deaths = panel(reg, s, "deaths")
+    assert not any("exactly a year earlier" in n for n in deaths.notes)
+    es = panel(reg, replace(s, panels=("oc_index",), lang="es"), "oc_index")
+    assert any("requiere un valor de exactamente un año antes" in n for n in es.notes)
