@@ -233,10 +233,31 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
         key = f"flag.note.{flag}"
         if i18n.has(key):
             panel.note(t(key, lang))
+    uneven = uneven_ends(panel)
+    if uneven:
+        panel.note(t("note.uneven_ends", lang, ends=format_list(
+            [t("note.uneven_end", lang, series=n, end=i18n.month(d, lang)) for n, d in uneven],
+            locale=i18n.BABEL_LOCALES[lang])))
     ends = coverage_gap(panel)
     if ends:
         panel.note(t("note.coverage_gap", lang, series=ends[0], end=ends[1], latest=ends[2]))
     return panel
+
+
+def uneven_ends(panel: Panel, months: int = 3) -> list[tuple[str, pd.Timestamp]]:
+    """(line, last month) of a panel's lines of one source when they end ``months`` or more
+    apart: a reader took the shorter line to have fallen, or stopped. (The seed's CDC lines come
+    from two releases: all drugs ends Aug 2025, fentanyl Jan 2026.)"""
+    by_source: dict[str, list[tuple[str, pd.Timestamp]]] = {}
+    for s in panel.shown:
+        values = s.frame.loc[s.frame["value"].notna(), "date"]
+        if len(values):
+            by_source.setdefault(s.source_id, []).append((s.name, values.max()))
+    for lines in by_source.values():
+        ends = [d for _, d in lines]
+        if len(lines) > 1 and max(ends) - min(ends) >= pd.Timedelta(days=28 * months):
+            return lines
+    return []
 
 
 def coverage_gap(panel: Panel) -> tuple[str, pd.Timestamp, pd.Timestamp] | None:

@@ -662,3 +662,13 @@ def test_year_over_year_says_how_few_values_have_a_year_earlier(reg, DEFAULT):
     assert not any("exactly a year earlier" in n for n in deaths.notes)
     es = panel(reg, replace(s, panels=("oc_index",), lang="es"), "oc_index")
     assert any("requiere un valor de exactamente un año antes" in n for n in es.notes)
+
+
+def test_lines_of_one_source_that_end_months_apart_are_pointed_out(reg, DEFAULT):
+    """Real seed data: CDC's all-drug line ends Aug 2025, its fentanyl line (a later release) Jan 2026."""
+    deaths = panel(reg, DEFAULT, "deaths")
+    (note,) = [n for n in deaths.notes if "end in different months" in n]
+    assert "All drug overdoses in Aug 2025" in note and "in Jan 2026" in note
+    es = panel(reg, replace(DEFAULT, lang="es"), "deaths")
+    assert any("terminan en meses distintos" in n and "ago 2025" in n for n in es.notes)
+    assert not any("different months" in n for n in panel(reg, DEFAULT, "seizures").notes)
