@@ -68,11 +68,12 @@ def citation(state: ViewState, panels: list[views.Panel], base: str) -> dict:
             "snapshots": {sid: store.provenance(sid)["snapshot"] for sid in sources}}
 
 
-def snippet(query: str) -> str:
+def snippet(query: str, lang: str = "en") -> str:
+    """Python that loads this view's rows and figures, its comments in the reader's language."""
     return (
         "from dashboard.cite import view_data, view_figures\n\n"
         f"query = {query!r}\n"
-        "df = view_data(query)          # the rows of this view's CSV download\n"
-        "for fig in view_figures(query):  # one figure per panel shown\n"
+        f"df = view_data(query)  # {i18n.t('cite.snippet.rows', lang)}\n"
+        f"for fig in view_figures(query):  # {i18n.t('cite.snippet.figures', lang)}\n"
         "    fig.show()\n"
     )

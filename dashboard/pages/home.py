@@ -327,7 +327,7 @@ def render_view(s: ViewState, notices: list) -> dict:
     out["change-table"] = change_table(views.change_table(zoomed), lang)
     out["view-query"] = query
     out["data-version"] = t("version.line", lang, version=version, updated=store.last_updated(sources))
-    out["cite-view"] = components.cite_block(cite.citation(s, panels, cite.base_url()), cite.snippet(query), lang)
+    out["cite-view"] = components.cite_block(cite.citation(s, panels, cite.base_url()), cite.snippet(query, lang), lang)
     out["control-notices"] = components.notices(notices, "warning", lang)
     return out
 

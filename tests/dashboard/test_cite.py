@@ -100,3 +100,12 @@ def test_snippet_refuses_a_bad_query():
         cite.view_data("?us_geo=XX")
     with pytest.raises(ValueError, match="bogus"):
         cite.view_data("?bogus=1")
+
+
+def test_snippet_speaks_the_readers_language_and_still_runs(DEFAULT, reg, monkeypatch):
+    es = cite.snippet(to_query(replace(DEFAULT, lang="es"), reg), "es")
+    assert "# las filas de la descarga CSV de esta vista" in es and "CSV download" not in es
+    monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: None)
+    namespace: dict = {}
+    exec(es, namespace)
+    assert len(namespace["df"]) > 100
