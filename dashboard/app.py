@@ -14,6 +14,7 @@ from dashboard.i18n import t
 
 PLOTLY_BASIC = "plotly-basic-4.1.1.min.js"
 PLOTLY_LOCALE_ES = "plotly-locale-es-4.1.1.js"
+PLOTLY_LOCALE_ES_MX = "plotly-locale-es-mx.js"  # ours: the dates as the text writes them
 NAV = (("nav.timeline", "/"), ("nav.impact", "/impact"), ("nav.revisions", "/revisions"), ("nav.maps", "/maps"),
        ("nav.sources", "/sources"))
 FULL_RELOAD = {"/maps"}  # pages that need the full plotly.js bundle: plain links reload the page
@@ -105,11 +106,12 @@ def create_app() -> Dash:
     # Spanish locale registers itself with whichever bundle loads (window.PlotlyLocales).
     basic = app.get_asset_url(f"vendor/{PLOTLY_BASIC}")
     locale_es = app.get_asset_url(f"vendor/{PLOTLY_LOCALE_ES}")
+    locale_es_mx = app.get_asset_url(PLOTLY_LOCALE_ES_MX)
     app.index_string = app.index_string.replace(
         "{%metas%}",
         "{%metas%}<script>if (!/\\/maps\\/?$/.test(location.pathname)) "
         f"document.write('<script src=\"{basic}\"><\\/script>');</script>"
-        f"<script src=\"{locale_es}\"></script>",
+        f"<script src=\"{locale_es}\"></script><script src=\"{locale_es_mx}\"></script>",
         1,
     )
     app.layout = shell

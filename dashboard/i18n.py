@@ -28,7 +28,7 @@ DEFAULT_LANG = "en"
 # Babel locale per UI language: Mexican Spanish keeps 34,569 and 1.5 (not 34.569 / 1,5).
 BABEL_LOCALES = {"en": "en_US", "es": "es_MX"}
 # plotly.js locale names (the es bundle is loaded by the app).
-PLOTLY_LOCALES = {"en": "en", "es": "es"}
+PLOTLY_LOCALES = {"en": "en", "es": "es-MX"}  # es-MX: assets/plotly-locale-es-mx.js
 
 
 class CatalogError(ValueError):

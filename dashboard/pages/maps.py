@@ -10,7 +10,7 @@ import flask
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import components, maps, response_cache
+from dashboard import components, i18n, maps, response_cache
 from dashboard.i18n import LANGS, t
 from dashboard.state import check_params
 
@@ -62,7 +62,7 @@ def _map_panel(key: str, lang: str) -> html.Section:
         # the figure prints its title (exported images keep it); the heading is for screen readers
         html.H3(id=f"map-{key}-heading", className="sr-only"),
         dcc.Graph(id=f"map-{key}", className="map-graph", responsive=True, config={
-            "displaylogo": False, "topojsonURL": dash.get_asset_url(maps.TOPOJSON_ASSETS), "scrollZoom": False, "locale": lang,
+            "displaylogo": False, "topojsonURL": dash.get_asset_url(maps.TOPOJSON_ASSETS), "scrollZoom": False, "locale": i18n.PLOTLY_LOCALES[lang],
             "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
         html.P(id=f"map-{key}-summary", className="chart-summary", **{"aria-live": "polite"}),
         html.Div([

@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import components, revisions, store
+from dashboard import components, i18n, revisions, store
 from dashboard.i18n import LANGS, month, number, t
 from dashboard.state import check_params, is_date
 
@@ -83,7 +83,7 @@ def layout(**query) -> html.Div:
                                            first_day_of_week=1 if lang == "es" else 0)],
                      className="ctl"),
         ], className="impact-controls"),
-        html.Section([dcc.Loading(dcc.Graph(id="rev-figure", config={"displaylogo": False, "locale": lang})),
+        html.Section([dcc.Loading(dcc.Graph(id="rev-figure", config={"displaylogo": False, "locale": i18n.PLOTLY_LOCALES[lang]})),
                       html.P(id="rev-summary", className="rev-summary", **{"aria-live": "polite"}),
                       html.Div(id="rev-asof-note"), html.Div(id="rev-notes"),
                       components.provenance_line([revisions.SOURCE], lang),

@@ -380,6 +380,17 @@ def test_spanish_url_renders_spanish_controls_charts_and_numbers(page, server):
     page.errors.assert_none()
 
 
+def test_spanish_chart_dates_are_written_as_the_text_writes_them(page, server):
+    """"ene 2020" on the axis beside "ene 2015" in the notes (plotly's own es locale wrote "Ene"),
+    while the toolbar keeps plotly's Spanish words."""
+    open_view(page, server, "/?lang=es&x0=2020-01-01&x1=2021-06-01")
+    ticks = page.evaluate("() => [...document.querySelectorAll('.xtick text')].map(t => t.textContent)")
+    assert "ene 2021" in ticks and not any(t[:1].isupper() for t in ticks), ticks
+    tips = page.evaluate("() => [...document.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title'))")
+    assert "Descargar gráfica como PNG" in tips
+    page.errors.assert_none()
+
+
 def test_language_switch_keeps_the_view(page, server):
     open_view(page, server, "/?us_geo=US-AZ&start=2016-01-01")
     wait_url(page, us_geo="US-AZ", start="2016-01-01")
@@ -492,11 +503,11 @@ def test_maps_page_draws_both_choropleths_from_shipped_geojson(page, server):
 
 
 def test_timeline_loads_only_the_basic_plotly_bundle(page, server):
-    from dashboard.app import PLOTLY_BASIC, PLOTLY_LOCALE_ES
+    from dashboard.app import PLOTLY_BASIC, PLOTLY_LOCALE_ES, PLOTLY_LOCALE_ES_MX
 
     open_view(page, server)
-    # the basic bundle and its small Spanish locale (the language switch needs no reload of plotly)
-    assert sorted(page.evaluate(PLOTLY_SCRIPTS)) == sorted([PLOTLY_BASIC, PLOTLY_LOCALE_ES])
+    # the basic bundle and its small Spanish locales (the language switch needs no reload of plotly)
+    assert sorted(page.evaluate(PLOTLY_SCRIPTS)) == sorted([PLOTLY_BASIC, PLOTLY_LOCALE_ES, PLOTLY_LOCALE_ES_MX])
     assert PLOTLY_BASIC == "plotly-basic-4.1.1.min.js"
     page.errors.assert_none()
 
