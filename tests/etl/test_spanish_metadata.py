@@ -32,6 +32,9 @@ def test_source_has_its_spanish_texts(src):
         if s.caveats:
             assert s.caveats_es.strip(), f"{s.id}: caveats but no caveats_es"
             assert s.caveats_es != s.caveats, f"{s.id}: caveats_es is the English caveats"
+        # Spanish runs longer than English: a much shorter definition has dropped a sentence
+        # (older ones left out "US is the sum of every row of the export" and the like).
+        assert len(s.definition_es) >= 0.85 * len(s.definition), f"{s.id}: definition_es drops part of the definition"
     for where, text in spanish_texts(meta):
         english = [p for p in ENGLISH_ONLY if p in text]
         assert not english, f"{where} reads as English: {english}"
