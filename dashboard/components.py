@@ -29,7 +29,7 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
         if p["published_at"]:
             parts.append(t("prov.published", lang, date=p["published_at"]))
         parts.append(t("prov.seed" if p["origin"] == "seed" else "prov.fetched", lang, date=p["fetched_at"] or "—"))
-        publisher = i18n.pick(meta, "publisher", lang) or p["publisher"]
+        publisher = store.publisher(sid, lang)
         items.append(html.Div([
             html.A(publisher, href=p["landing_url"], target="_blank", rel="noopener",
                    lang="en" if lang != "en" and publisher == p["publisher"] else None),  # the English name

@@ -9,6 +9,7 @@ import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -161,8 +162,9 @@ def log_ticks(lines: list[Line]) -> dict:
     """Tick settings of a log axis. Every tick is labelled in full ("20, 30", not plotly's "2, 3"
     between powers of ten). Over more than about a decade, ticks go at 1, 2 and 5 times each power
     of ten: plotly's every digit then crowded "100k 90k 80k…" into a phone's plot."""
-    values = [v for line in lines for v in line.frame["value"].to_numpy() if v > 0]
-    wide = bool(values) and max(values) / min(values) > LOG_WIDE_RATIO
+    values = np.concatenate([line.frame["value"].to_numpy(dtype=float) for line in lines] or [np.empty(0)])
+    values = values[values > 0]  # NaN compares False: dropped too
+    wide = bool(len(values)) and values.max() / values.min() > LOG_WIDE_RATIO
     return {"minorloglabels": "complete", **({"dtick": "D2"} if wide else {})}
 
 

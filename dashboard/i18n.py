@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
@@ -105,6 +106,11 @@ def month(value, lang: str = DEFAULT_LANG) -> str:
     """Oct 2020 / oct 2020."""
     d = pd.Timestamp(value).date()
     return format_date(d, "MMM yyyy", locale=BABEL_LOCALES[lang_or_default(lang)]).replace(".", "")
+
+
+def listing(items: list[str], lang: str = DEFAULT_LANG) -> str:
+    """["A", "B", "C"] -> "A, B, and C" (en) / "A, B y C" (es-MX)."""
+    return format_list(list(items), locale=BABEL_LOCALES[lang_or_default(lang)])
 
 
 def day(value, lang: str = DEFAULT_LANG) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from babel.lists import format_list
 
 from dashboard import i18n, store
 from dashboard.analysis import (
@@ -620,7 +619,7 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
                 for c, p in res.warnings if c == "trending"]
     if trending:  # one warning naming each trending series, not the whole caveat once per series
         warnings.append(t("analysis.warning.trending_list", lang,
-                          trending=format_list(trending, locale=i18n.BABEL_LOCALES[lang])))
+                          trending=i18n.listing(trending, lang)))
     warnings += [note_text(n, lang) for n in res.warnings if n[0] != "trending"]
     tb = res.table
     colors = [HIGHLIGHT_COLOR if s else PALETTE[0] for s in tb["significant"]]

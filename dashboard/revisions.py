@@ -13,7 +13,7 @@ from pathlib import Path
 
 import etl
 from dashboard import store
-from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS, SOURCE_WRAP
 from dashboard.i18n import month, number, percent, pick, t
 from etl import vocabulary
 from etl.snapshot import list_snapshots
@@ -23,7 +23,6 @@ from etl.vintages import revisions, snapshots_as_of, table_for
 SOURCE = tomllib.loads((Path(__file__).with_name("revisions.toml")).read_text(encoding="utf-8"))["source"]
 VINTAGE_STYLES = [("#1f4e79", "solid", 2.5), ("#5d8bbd", "dash", 2), ("#9bb4cf", "dot", 2), ("#c3d1e0", "dot", 1.5)]  # newest first
 TITLE_WIDTH = 46   # characters per title line: plotly does not wrap titles, and a phone is ~50 wide
-SOURCE_WIDTH = 64  # the same for the source line (smaller type)
 # The page lists reported counts only; their titles say so, which the page need not repeat.
 REPORTED_SUFFIX = {"en": " (reported)", "es": " (registradas)"}
 
@@ -160,7 +159,7 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
     if ranges:  # say so: the latest vintage runs on past the zoom, and a reader took it to end there
         source_text += ". " + t("revisions.zoom_note", lang, start=month(rev["date"].min(), lang),
                                 end=month(ranges[0][1], lang), last=month(rev["date"].max(), lang))
-    source = textwrap.wrap(source_text, SOURCE_WIDTH)
+    source = textwrap.wrap(source_text, SOURCE_WRAP)
     top = 24 + 20 * len(lines) + 14 * len(source)
     layout = {
         "title": {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 15},

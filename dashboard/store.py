@@ -186,6 +186,12 @@ def geo_name(code: str, lang: str = "en") -> str:
     return names.get(code, code)
 
 
+def publisher(source_id: str, lang: str = "en") -> str:
+    """The publisher's name in the reader's language (metadata ``publisher_es``), else in English."""
+    meta = sources_meta().get(source_id, {})
+    return (lang == "es" and meta.get("publisher_es")) or meta.get("publisher", source_id)
+
+
 def source_short(source_id: str, lang: str = "en") -> str:
     """The short name a chart's source line uses (metadata ``short_name``), else the publisher."""
     meta = sources_meta().get(source_id, {})

@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from babel.lists import format_list
 
 from dashboard import figures, i18n, store, transforms
 from dashboard.figures import Line
@@ -215,11 +214,11 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
     for i, (g, s) in enumerate((g, s) for g in others for s in chosen):
         _add_series(panel, state, s, geo=g, color=COMPARE_COLORS[i % len(COMPARE_COLORS)], index_at=base)
     if panel.counts_only:
-        panel.note(t("note.no_rate", lang, series=format_list(panel.counts_only, locale=i18n.BABEL_LOCALES[lang])))
+        panel.note(t("note.no_rate", lang, series=i18n.listing(panel.counts_only, lang)))
     if panel.unrated_years:
         panel.note(unrated_note(panel.unrated_years, lang))
     for (matched, total), names in panel.yoy_sparse.items():  # one note per count, naming its series
-        panel.note(t("note.yoy_matched", lang, series=format_list(names, locale=i18n.BABEL_LOCALES[lang]),
+        panel.note(t("note.yoy_matched", lang, series=i18n.listing(names, lang),
                      n=number(matched, lang), total=number(total, lang)))
     frequencies = {vocabulary.frequencies()[sh.frequency] for sh in panel.shown}
     if any(f.overlapping for f in frequencies):
@@ -235,9 +234,8 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
             panel.note(t(key, lang))
     uneven = uneven_ends(panel)
     if uneven:
-        panel.note(t("note.uneven_ends", lang, ends=format_list(
-            [t("note.uneven_end", lang, series=n, end=i18n.month(d, lang)) for n, d in uneven],
-            locale=i18n.BABEL_LOCALES[lang])))
+        panel.note(t("note.uneven_ends", lang, ends=i18n.listing(
+            [t("note.uneven_end", lang, series=n, end=i18n.month(d, lang)) for n, d in uneven], lang)))
     ends = coverage_gap(panel)
     if ends:
         panel.note(t("note.coverage_gap", lang, series=ends[0], end=ends[1], latest=ends[2]))

@@ -68,18 +68,16 @@ def _series_table(src, lang: str) -> html.Div:
 
 def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.Section:
     meta = src.meta
-    english = "en" if lang != "en" else None  # publishers' names, licenses and citations are in English
+    english = "en" if lang != "en" else None  # citations are in English
     status = entry.get("status", "not_built")
-    license_text = pick(meta, "license", lang)
     built = t("sources.built", lang, snapshot=entry.get("snapshot") or "—", rows=number(entry.get("rows") or 0, lang),
               first=_date(entry.get("date_min"), lang), last=_date(entry.get("date_max"), lang),
               fetched=(entry.get("fetched_at") or "—")[:10],
               status=t(f"sources.status.{status}", lang) if f"sources.status.{status}" in _STATUS_KEYS else status)
     return html.Section([
         _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
-        html.P([html.A(pick(meta, "publisher", lang), href=meta.landing_url, target="_blank", rel="noopener",
-                       lang=english if pick(meta, "publisher", lang) == meta.publisher else None),
-                " · ", html.Span(license_text, lang=english if license_text == meta.license else None), " · ",
+        html.P([_text(meta, "publisher", lang, html.A, href=meta.landing_url, target="_blank", rel="noopener"),
+                " · ", _text(meta, "license", lang), " · ",
                 t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
                                                          target="_blank", rel="noopener")], className="source-meta"),
