@@ -84,6 +84,10 @@ DEFAULT_TEXT = FigureText()
 TITLE_WRAP = 40
 SOURCE_WRAP = 64
 PANEL_HEIGHT = 420  # px, every timeline panel
+# The part of the plot (paper fractions, bottom to top) that holds the milestone markers, and where
+# in it a marker sits: its number goes above it, so about 28 px on a desktop or phone panel.
+MARKER_STRIP = (0.88, 1.0)
+MARKER_Y = 0.3
 LOG_WIDE_RATIO = 8  # largest / smallest value over which a log axis has ticks at 1, 2, 5 only
 HIGHLIGHT_LABEL_WIDTH = 32  # characters of a highlighted milestone's name over its line
 # A y-axis title runs up the plot, about 220 px of it on a phone: longer ones ran into the legend.
@@ -294,8 +298,9 @@ def _milestone_layer(rows: tuple, highlight: str, x_range: tuple, numbers: tuple
             sizes.append(14 if hl else 11)
             colors.append(HIGHLIGHT_COLOR if hl else _category_color(cat, 1.0))
         traces.append({
-            "type": "scatter", "x": xs, "y": [1.0] * len(xs), "yaxis": "y2", "mode": "markers+text",
-            "text": labels, "textposition": "top center", "textfont": {"size": 9, "color": "#333"},
+            "type": "scatter", "x": xs, "y": [MARKER_Y] * len(xs), "yaxis": "y2", "mode": "markers+text",
+            # not clipped: on a phone the strip is shorter than a marker and its number
+            "cliponaxis": False, "text": labels, "textposition": "top center", "textfont": {"size": 9, "color": "#333"},
             "marker": {"symbol": "triangle-down", "size": sizes, "color": colors},
             "name": text.category(cat) if cat != "mixed" else text.mixed,
             "showlegend": True, "hovertext": hovers, "hoverinfo": "text",
@@ -316,7 +321,7 @@ def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], of: str = ""
     """Diamonds at the foot of the chart for the change points detected in the line named ``of``
     (named in the legend: on a chart of two lines, the reader could not tell whose they were)."""
     return {
-        "type": "scatter", "x": dates, "y": [0.03] * len(dates), "yaxis": "y2", "mode": "markers",
+        "type": "scatter", "x": dates, "y": [0.03] * len(dates), "yaxis": "y3", "mode": "markers",
         "name": f"{text.changepoints}: {of}" if of else text.changepoints, "text": [wrap(x) for x in labels],
         "marker": {"symbol": "diamond", "size": 11, "color": CHANGEPOINT_COLOR, "line": {"width": 1, "color": "#fff"}},
         "hovertemplate": f"<b>{text.changepoint}</b> %{{x|%b %Y}}<br>%{{text}}<extra></extra>",
@@ -406,9 +411,12 @@ def timeline_spec(
                   "gridcolor": "#eee", "linecolor": "#999"},
         "yaxis": {"title": {"text": wrap(y_label, YTITLE_WRAP)}, "type": "log" if log else "linear", "gridcolor": "#eee",
                   "rangemode": None if log else "tozero", "tickformat": ",~g", "automargin": True,
-                  **(log_ticks(lines) if log else {})},
-        # Room above the markers (y = 1) for their numbers.
-        "yaxis2": {"overlaying": "y", "range": [0, 1.14], "visible": False, "fixedrange": True},
+                  "domain": [0, MARKER_STRIP[0]], **(log_ticks(lines) if log else {})},
+        # The milestone markers have a strip of their own above the data: drawn over the plot, they
+        # hid the top of any line that reached it (homicides at 3,000, overdoses at their peak).
+        "yaxis2": {"domain": list(MARKER_STRIP), "range": [0, 1], "visible": False, "fixedrange": True},
+        # The change points sit at the foot of the data's own domain.
+        "yaxis3": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
         "shapes": shapes,
         "annotations": annotations,
         "uirevision": "timeline",

@@ -74,6 +74,24 @@ def test_milestone_markers_on_date_axis_are_numbered_like_the_key(milestones):
         assert str(row["source_url"]).startswith("http")
 
 
+def test_milestone_markers_sit_in_a_strip_above_the_data_and_change_points_at_its_foot(milestones):
+    """Drawn over the plot, the markers hid the top of any line that reached it (Mexico's
+    homicides at 3,000 a month); change points stay on the data's own domain."""
+    frame = pd.DataFrame({"date": pd.date_range("2019-01-01", periods=24, freq="MS"), "value": [3000.0] * 24,
+                          "flag": [None] * 24})
+    fig = figures.timeline_spec([Line("Flat at the top", frame, "#1f4e79")], milestones, title="T", y_label="y",
+                                changepoints=([pd.Timestamp("2020-01-01")], ["a change"], "Flat at the top"),
+                                text=EN)
+    layout = fig["layout"]
+    data_top = layout["yaxis"]["domain"][1]
+    strip = layout["yaxis2"]["domain"]
+    assert "overlaying" not in layout["yaxis2"] and strip[0] >= data_top and strip[1] == 1
+    ms = [t for t in fig["data"] if t.get("yaxis") == "y2"]
+    assert ms and all(t["cliponaxis"] is False for t in ms)  # the numbers above a marker are not cut
+    (cp,) = [t for t in fig["data"] if t.get("marker", {}).get("symbol") == "diamond"]
+    assert layout[cp["yaxis"].replace("y", "yaxis")]["overlaying"] == "y"
+
+
 def test_markers_are_coloured_and_named_by_category(milestones):
     fig = figures.timeline_panel([synthetic_line()], milestones, title="T", y_label="y", text=EN,
                                  x_range=AUTUMN_2021)
