@@ -547,3 +547,33 @@ def test_impact_page_shows_fit_counterfactual_results_and_caveats(page, server):
     page.wait_for_function("() => { const g = document.querySelector('#xc-figure .js-plotly-plot');"
                            " return g && g._fullData && g._fullData.length === 1 && g._fullData[0].x.length === 49; }")
     page.errors.assert_none()
+
+
+SCROLL_CLASSES = ("() => { const b = document.querySelector('#disc-table .dash-spreadsheet-container');"
+                  " return b ? [b.classList.contains('scroll-more-left'), b.classList.contains('scroll-more-right')]"
+                  " : null; }")
+
+
+def test_a_table_wider_than_a_phone_fades_the_side_with_more_columns(browser, server):
+    """Impact's flagged-states table scrolls sideways on a phone: readers took the columns they
+    saw for the whole table. The edge with more beyond it fades (assets/scroll_hint.js)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.set_default_timeout(TIMEOUT_MS)
+    try:
+        phone.goto(server + "/impact")
+        phone.wait_for_function(f"() => {{ const c = ({SCROLL_CLASSES})(); return c && c[1]; }}")
+        assert phone.evaluate(SCROLL_CLASSES) == [False, True]
+        phone.evaluate("() => { document.querySelector('#disc-table .dash-spreadsheet-container').scrollLeft = 1e6; }")
+        phone.wait_for_function(f"() => {{ const c = ({SCROLL_CLASSES})(); return c[0] && !c[1]; }}")
+        fade = phone.evaluate("() => getComputedStyle(document.querySelector('#disc-table .dash-spreadsheet-container'))"
+                              ".maskImage")
+        assert "linear-gradient" in fade
+    finally:
+        context.close()
+    page_wide = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page_wide.goto(server + "/impact")
+    page_wide.wait_for_function(f"() => ({SCROLL_CLASSES})() !== null")
+    page_wide.wait_for_timeout(300)
+    assert page_wide.evaluate(SCROLL_CLASSES) == [False, False]  # it fits: nothing fades
+    page_wide.context.close()

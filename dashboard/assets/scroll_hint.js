@@ -1,0 +1,35 @@
+// A table wider than a phone scrolls sideways inside its box, and nothing said so: readers took
+// the columns they saw for the whole table. Each sideways-scrolling box gets a class for the side
+// that has more to show (style.css fades that edge), kept up to date as it scrolls, as the window
+// resizes, and as Dash redraws its contents.
+(function () {
+    const BOXES = '.table-scroll, .dash-spreadsheet-container';
+    const SLACK = 2;  // px: sub-pixel widths are not "more"
+
+    function mark(box) {
+        const more = box.scrollWidth - box.clientWidth > SLACK;
+        box.classList.toggle('scroll-more-left', more && box.scrollLeft > SLACK);
+        box.classList.toggle('scroll-more-right', more && box.scrollLeft + box.clientWidth < box.scrollWidth - SLACK);
+    }
+
+    function markAll() {
+        document.querySelectorAll(BOXES).forEach(function (box) {
+            if (!box.dataset.scrollHint) {
+                box.dataset.scrollHint = '1';
+                box.addEventListener('scroll', function () { mark(box); }, {passive: true});
+            }
+            mark(box);
+        });
+    }
+
+    let queued = false;
+    function schedule() {  // one pass per frame, however many nodes Dash replaced
+        if (queued) { return; }
+        queued = true;
+        window.requestAnimationFrame(function () { queued = false; markAll(); });
+    }
+
+    new MutationObserver(schedule).observe(document.documentElement, {childList: true, subtree: true});
+    window.addEventListener('resize', schedule);
+    document.addEventListener('DOMContentLoaded', schedule);
+}());
