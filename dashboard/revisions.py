@@ -144,9 +144,11 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
     """One line per vintage (newest solid and dark, older lighter and dotted) over the as-of series,
     highlighted; zoomed to where the vintages overlap (double-click shows everything). The title
     and the source are inside the figure, so a downloaded image keeps them."""
-    traces = [] if view.frame.empty else [_line(
-        view.frame, t("revisions.trace.known", lang, date=as_of, vintage=view.vintage),
-        {"color": HIGHLIGHT_COLOR, "width": 9}, lang, opacity=0.35)]
+    # On a vintage's own date, "known on 2026-06-27 (2026-06-27 vintage)" said the date twice.
+    known = t("revisions.trace.known_at_vintage", lang, date=as_of) if as_of == view.vintage else \
+        t("revisions.trace.known", lang, date=as_of, vintage=view.vintage)
+    traces = [] if view.frame.empty else [_line(view.frame, known, {"color": HIGHLIGHT_COLOR, "width": 9}, lang,
+                                                opacity=0.35)]
     groups = list(rev.groupby("vintage"))  # oldest first: the newest is drawn on top
     for i, (vintage, g) in enumerate(groups):
         color, dash, width = VINTAGE_STYLES[min(len(groups) - 1 - i, len(VINTAGE_STYLES) - 1)]

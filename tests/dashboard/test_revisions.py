@@ -77,6 +77,13 @@ def test_figure_has_one_line_per_vintage_newest_dark_and_solid_plus_the_as_of_hi
     assert "Zoomed to Jan 2015 – Sep 2019" in source and "(to Aug 2025)" in source
 
 
+def test_as_of_a_vintages_own_date_names_the_date_once():
+    names = {t["name"] for t in revisions.build("all_drugs", "US", "2026-06-27").figure["data"]}
+    assert "known on 2026-06-27" in names and not any("vintage)" in n for n in names)
+    es = {t["name"] for t in revisions.build("all_drugs", "US", "2026-06-27", "es").figure["data"]}
+    assert "conocida el 2026-06-27" in es
+
+
 def test_series_in_only_one_vintage_gets_a_note():
     r = revisions.build("all_opioids", "US-CT", "2026-06-27")
     assert r.notes and "Only the 2019-04-24 vintage" in r.notes[0]
