@@ -577,3 +577,21 @@ def test_a_table_wider_than_a_phone_fades_the_side_with_more_columns(browser, se
     page_wide.wait_for_timeout(300)
     assert page_wide.evaluate(SCROLL_CLASSES) == [False, False]  # it fits: nothing fades
     page_wide.context.close()
+
+
+def test_opening_the_wide_sections_on_a_phone_never_widens_the_page(browser, server):
+    """On a 390 px phone, opening "Table of the displayed series" or "Cite this view" (a wide
+    table, a code block) widened the whole column to ~690 px: text and charts ran off the screen."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.set_default_timeout(TIMEOUT_MS)
+    try:
+        open_view(phone, server, "/?lang=es", panels=DEFAULT_PANELS)
+        for details in ("#change-table", "#cite-view"):
+            phone.locator(f"details:has({details}) > summary").click()
+            phone.wait_for_function(f"() => document.querySelector('{details}').offsetHeight > 0")
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        # and the table still shows all its columns, inside a box that scrolls
+        assert phone.evaluate("() => document.querySelector('#change-table').scrollWidth") > 390
+    finally:
+        context.close()
