@@ -14,7 +14,7 @@ from pathlib import Path
 import etl
 from dashboard import store
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS, SOURCE_WRAP
-from dashboard.i18n import month, number, percent, pick, t
+from dashboard.i18n import listing, month, number, percent, pick, t
 from etl import vocabulary
 from etl.snapshot import list_snapshots
 from etl.vintages import revisions, snapshots_as_of, table_for
@@ -81,8 +81,28 @@ def signed_percent(value: float, lang: str) -> str:
     return _sign(round(value, 1)) + percent(abs(value) / 100, lang, 1)
 
 
-def summary(rev: pd.DataFrame, lang: str = "en") -> str:
-    """One sentence on the latest month shared by two or more vintages."""
+def summary(rev: pd.DataFrame, lang: str = "en", as_of: str | None = None) -> str:
+    """One sentence on the latest month shared by two or more vintages; with ``as_of``, of the
+    vintages published on or before it: a revision published later was not yet known then. When
+    the series has revisions that came out after ``as_of`` only, the sentence says none had yet."""
+    if as_of is None:
+        return _summary(rev, lang)
+    day = f"{pd.Timestamp(as_of):%Y-%m-%d}"
+    published = [v for v in vintages() if v <= day]
+    full = _summary(rev, lang)
+    if len(published) == len(vintages()) or not full:  # every vintage known (or nothing ever revised)
+        return full
+    known = _summary(rev[rev["vintage"] <= day], lang)
+    if known:
+        return known
+    if not published:
+        return t("revisions.summary.none_yet", lang, date=day)
+    if len(published) == 1:
+        return t("revisions.summary.one_yet", lang, date=day, vintage=published[0])
+    return t("revisions.summary.unshared_yet", lang, date=day, vintages=listing(published, lang))
+
+
+def _summary(rev: pd.DataFrame, lang: str) -> str:
     n = rev.groupby("date")["vintage"].nunique()
     if not (n > 1).any():
         return ""
@@ -205,4 +225,4 @@ def build(key: str, geo: str, as_of: str, lang: str = "en") -> RevisionsResult:
         notes = [t("revisions.note.one_vintage", lang, vintage=rev["vintage"].iloc[0], series=label, geo=place)]
     view = as_of_view(key, geo, as_of, lang)
     fig = figure(rev, view, as_of, t("revisions.figure_title", lang, series=label, geo=place), lang)
-    return RevisionsResult(fig, revision_table(rev), summary(rev, lang), view, notes)
+    return RevisionsResult(fig, revision_table(rev), summary(rev, lang, as_of), view, notes)

@@ -132,3 +132,61 @@ def test_spanish_summary_table_and_figure_use_the_catalog_and_locale_numbers():
 def test_signed_numbers_never_show_minus_zero():
     assert revisions.signed_percent(-0.03, "en") == "0.0%"
     assert revisions.signed_percent(1.94, "en") == "+1.9%" and revisions.signed(-178, "en") == "−178"
+
+
+# The headline describes the revisions known on the as-of date: a later vintage's revision was not.
+MAY_2017 = ("Between the 2017-12-16 and 2019-04-24 vintages, the 12 months ending May 2017 were revised from 66,324 "
+            "to 68,370 (+3.1%).")
+SEP_2018_SENTENCE = ("Between the 2019-04-24 and 2026-06-27 vintages, the 12 months ending Sep 2018 were revised from "
+                     "67,152 to 68,421 (+1.9%).")
+
+
+@pytest.mark.parametrize("as_of, sentence", [
+    ("2016-06-30", "By 2016-06-30 no vintage had been published: no month had been revised yet."),
+    ("2017-12-16", "By 2017-12-16 only the 2017-12-16 vintage had been published: no month had been revised yet."),
+    ("2019-04-23", "By 2019-04-23 only the 2017-12-16 vintage had been published: no month had been revised yet."),
+    ("2019-04-24", MAY_2017),
+    ("2020-01-01", MAY_2017),
+    ("2026-06-26", MAY_2017),
+])
+def test_headline_before_the_newest_vintage_compares_only_the_vintages_published_by_then(as_of, sentence):
+    assert revisions.build("all_drugs", "US", as_of).summary == sentence
+
+
+@pytest.mark.parametrize("as_of", ["2026-06-27", "2030-01-01"])
+def test_headline_at_or_after_the_newest_vintage_is_unchanged(as_of):
+    rev = revisions.revision_rows("all_drugs", "US")
+    assert revisions.summary(rev, "en", as_of) == revisions.summary(rev) == SEP_2018_SENTENCE
+    assert revisions.build("all_drugs", "US", as_of).summary == SEP_2018_SENTENCE
+
+
+@pytest.mark.parametrize("as_of, sentence", [
+    ("2017-12-16", "Al 2017-12-16 solo se había publicado la versión del 2017-12-16: todavía no se había revisado "
+                   "ningún mes."),
+    ("2016-06-30", "Al 2016-06-30 aún no se había publicado ninguna versión: todavía no se había revisado ningún mes."),
+    ("2020-01-01", "Entre las versiones del 2017-12-16 y del 2019-04-24, los 12 meses a may 2017 se revisaron de "
+                   "66,324 a 68,370 (+3.1%)."),
+    ("2026-06-27", "Entre las versiones del 2019-04-24 y del 2026-06-27, los 12 meses a sep 2018 se revisaron de "
+                   "67,152 a 68,421 (+1.9%)."),
+])
+def test_spanish_headline_as_of_a_date(as_of, sentence):
+    assert revisions.build("all_drugs", "US", as_of, "es").summary == sentence
+    assert revisions.summary(revisions.revision_rows("all_drugs", "US"), "es", as_of) == sentence
+
+
+def test_headline_when_the_vintages_published_by_then_share_no_month_of_the_series():
+    # US all opioids: in the 2019-04-24 and 2026-06-27 vintages only, so on 2020-01-01 nothing was revised yet
+    assert revisions.build("all_opioids", "US", "2020-01-01").summary == (
+        "By 2020-01-01 the 2017-12-16 and 2019-04-24 vintages had been published, but they had no month of this "
+        "series in common here: no month had been revised yet.")
+    assert revisions.build("all_opioids", "US", "2020-01-01", "es").summary == (
+        "Al 2020-01-01 se habían publicado las versiones del 2017-12-16 y 2019-04-24, pero no tenían ningún mes de "
+        "esta serie en común aquí: todavía no se había revisado ningún mes.")
+    assert revisions.build("all_opioids", "US", "2026-06-27").summary.startswith("Between the 2019-04-24 and 2026-06-27")
+    # a series never revised has no headline on any date (its note says why), as on the newest vintage
+    assert revisions.build("all_opioids", "US-CT", "2019-05-01").summary == ""
+
+
+def test_the_table_keeps_every_vintage_whatever_the_as_of_date_like_the_figure():
+    early, late = revisions.build("all_drugs", "US", "2017-12-16"), revisions.build("all_drugs", "US", "2026-06-27")
+    assert early.table.equals(late.table) and len(early.figure["data"]) == len(late.figure["data"]) == 4
