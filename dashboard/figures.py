@@ -143,9 +143,20 @@ def line_traces(line: Line, text: FigureText = DEFAULT_TEXT) -> list[dict]:
     return traces
 
 
+def drawn_flags(lines: list[Line]) -> set[str]:
+    """Flags of the points a chart draws: a per-100k view drops the months without a population
+    estimate (2025 on), and with them every provisional month, so "provisional" must not be
+    explained (in the legend, in the notes) for points that are not there."""
+    out: set[str] = set()
+    for line in lines:
+        f = line.frame
+        out |= set(f.loc[f["value"].notna(), "flag"].dropna().unique())
+    return out
+
+
 def flag_legend(lines: list[Line], text: FigureText = DEFAULT_TEXT) -> list[dict]:
     """Legend-only entries that say what a dashed (flagged) or dotted (predicted) line means."""
-    present = {f for line in lines for f in line.frame["flag"].dropna().unique() if f in DASHED_FLAGS}
+    present = {f for f in drawn_flags(lines) if f in DASHED_FLAGS}
     if any(line.dash == "dot" for line in lines):
         present.add("predicted")
     out = []

@@ -227,8 +227,7 @@ def build_panel(spec: PanelSpec, state: ViewState) -> Panel:
         panel.note(t("note.half_yearly", lang))
     for n in spec.active_notes(selection):
         panel.note(label(n, lang))
-    flags = {f for line in panel.lines for f in line.frame["flag"].dropna().unique()}
-    for flag in sorted(flags):
+    for flag in sorted(figures.drawn_flags(panel.lines)):
         key = f"flag.note.{flag}"
         if i18n.has(key):
             panel.note(t(key, lang))

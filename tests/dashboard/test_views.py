@@ -672,3 +672,21 @@ def test_lines_of_one_source_that_end_months_apart_are_pointed_out(reg, DEFAULT)
     es = panel(reg, replace(DEFAULT, lang="es"), "deaths")
     assert any("terminan en meses distintos" in n and "ago 2025" in n for n in es.notes)
     assert not any("different months" in n for n in panel(reg, DEFAULT, "seizures").notes)
+
+
+def test_per_100k_does_not_explain_provisional_points_it_no_longer_draws(reg, DEFAULT):
+    """Real data: the overdose counts are provisional from 2025, where no population estimate
+    exists; per 100k drops those months, so neither the notes nor the legend may speak of dashes."""
+    counts = panel(reg, DEFAULT, "deaths")
+    assert any(n.startswith("Provisional values (dashed)") for n in counts.notes)
+    rates_state = replace(DEFAULT, transform="per100k")
+    rates = panel(reg, rates_state, "deaths")
+    assert not any(n.startswith("Provisional values (dashed)") for n in rates.notes)
+    fig, _ = views.panel_figure(rates, rates_state, views.x_range(rates_state, [rates]))
+    assert "provisional" not in _legend_only(fig)
+    fig, _ = views.panel_figure(counts, DEFAULT, views.x_range(DEFAULT, [counts]))
+    assert "provisional" in _legend_only(fig)
+
+
+def _legend_only(fig) -> list[str]:
+    return [tr["name"] for tr in fig["data"] if isinstance(tr["x"], list) and tr["x"] == [None]]
