@@ -58,7 +58,8 @@ def base_url() -> str:
 def citation(state: ViewState, panels: list[views.Panel], base: str) -> dict:
     lang = state.lang
     sources = sorted({sid for p in panels for sid in p.sources})
-    publishers = "; ".join(store.publisher(sid, lang) for sid in sources)
+    # One publisher behind several sources (SESNSP: homicides, federal cases, incidence) is named once.
+    publishers = "; ".join(dict.fromkeys(store.publisher(sid, lang) for sid in sources))
     version = store.data_version(sources)
     permalink = f"{base}/{to_query(state, registry())}"
     text = i18n.t("cite.text", lang, day=i18n.day(date.today(), lang), version=version, publishers=publishers,

@@ -109,3 +109,13 @@ def test_snippet_speaks_the_readers_language_and_still_runs(DEFAULT, reg, monkey
     namespace: dict = {}
     exec(es, namespace)
     assert len(namespace["df"]) > 100
+
+
+def test_a_publisher_behind_several_charts_is_cited_once(DEFAULT, reg):
+    """With every chart shown, SESNSP was named once per source (homicides, crime incidence) in a row."""
+    state = replace(DEFAULT, panels=tuple(reg.panels))
+    c = cite.citation(state, views.build_panels(state, reg), "http://example.test")
+    publishers = c["text"].split("Data: ", 1)[1].rsplit(". http", 1)[0].split("; ")
+    assert len(publishers) == len(set(publishers))
+    # homicides and incidence share one publisher line; federal cases also name the FGR
+    assert publishers.count(store.publisher("sesnsp_homicide", "en")) == 1

@@ -460,7 +460,7 @@ def test_control_values_of_the_default_view_parse_back_and_fill_every_panel(home
     assert out["panel-hidden"] == {k: k not in DEFAULT.panels for k in out["panel-hidden"]}
     assert out["controls-hidden"] == out["panel-hidden"]
     assert out["view-query"] == ""  # the view query of the default view is empty
-    assert out["data-version"].startswith("data version ")
+    assert out["data-version"].startswith("version of the data shown ")
 
 
 def test_callback_survives_bad_free_text_dates(home, reg, DEFAULT):
@@ -499,7 +499,7 @@ def test_callback_in_spanish_words_its_notices_in_spanish(home, reg, DEFAULT):
     out = call_timeline(home, reg, values, lang="es")
     assert "El parámetro «start=garbage» no es válido" in str(out["control-notices"])
     assert out["fig"]["deaths"]["layout"]["title"]["text"].startswith("Muertes por sobredosis")
-    assert out["data-version"].startswith("versión de datos ")
+    assert out["data-version"].startswith("versión de los datos mostrados ")
 
 
 def test_a_forged_control_id_is_ignored(home, reg, DEFAULT):
