@@ -11,7 +11,7 @@ import flask
 from dash import html
 
 from dashboard import components, store
-from dashboard.i18n import month, number, pick, t
+from dashboard.i18n import day, has, listing, month, number, pick, t
 from etl import vocabulary
 from etl.registry import all_sources
 
@@ -66,22 +66,73 @@ def _series_table(src, lang: str) -> html.Div:
     ])
 
 
-def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.Section:
+# store.provenance calls a source stale when its snapshot is more than this many times as old as
+# the interval between the publisher's releases (etl.metadata.CADENCE_DAYS).
+STALE_FACTOR = 1.5
+
+
+def stale_after(cadence_days: int | None) -> int | None:
+    """The age in whole days past which a source of this release interval is stale (an age in
+    days is more than 1.5 x 31 = 46.5 exactly when it is more than 46); None: never stale."""
+    return int(STALE_FACTOR * cadence_days) if cadence_days else None
+
+
+def _cadence(cadence: str, lang: str) -> str:
+    key = f"sources.cadence.{cadence}"
+    return t(key, lang) if has(key) else cadence
+
+
+def _badge(lang: str, reason: str | None = None) -> html.Span:
+    """The stale badge, with its reason as tooltip (the page also prints the reason beside it, for
+    screen readers and touch screens)."""
+    return html.Span(t("prov.stale", lang), className="badge stale", title=reason)
+
+
+def _freshness(p: dict, cadence_days: int | None, lang: str) -> html.P | None:
+    """How old the source's snapshot is against its release interval, with the stale badge when
+    store.provenance says so: the reason of each badge, in words."""
+    limit, cadence = stale_after(cadence_days), _cadence(p["cadence"], lang)
+    date = day(p["snapshot"][:10], lang)
+    if limit is None:
+        return html.P(t("sources.fresh.unscheduled", lang, cadence=cadence, date=date), className="source-meta")
+    params = {"date": date, "days": number(p["age_days"], lang), "limit": number(limit, lang), "cadence": cadence}
+    if not p["stale"]:
+        return html.P(t("sources.fresh.current", lang, **params), className="source-meta")
+    reason = t("sources.fresh.stale", lang, **params)
+    return html.P([_badge(lang, reason), " ", reason], className="source-meta")
+
+
+def _built(entry: dict, lang: str) -> str:
+    origin = "seed" if entry.get("snapshot_origin") == "seed" else "fetch"
+    fetched = entry.get("fetched_at")
+    return t("sources.built", lang, snapshot=entry.get("snapshot") or "—", rows=number(entry.get("rows") or 0, lang),
+             first=_date(entry.get("date_min"), lang), last=_date(entry.get("date_max"), lang),
+             origin=t(f"sources.origin.{origin}", lang, date=day(fetched[:10], lang) if fetched else "—"))
+
+
+def _last_run(attempt: dict, lang: str) -> str:
+    """What the last refresh attempt did, as the ETL records it (etl.pipeline.run_source)."""
+    if not attempt:
+        return t("sources.run.none", lang)
+    mode, status = attempt.get("mode", ""), attempt.get("status", "")
+    key = next((k for k in (f"sources.run.{mode}.{status}", f"sources.run.{status}") if has(k)), None)
+    return t("sources.run", lang, date=day(attempt["at"][:10], lang) if attempt.get("at") else "—",
+             what=t(key, lang) if key else status)
+
+
+def _source_block(sid: str, src, entry: dict, attempt: dict, prov: dict, lang: str) -> html.Section:
     meta = src.meta
     english = "en" if lang != "en" else None  # citations are in English
-    status = entry.get("status", "not_built")
-    built = t("sources.built", lang, snapshot=entry.get("snapshot") or "—", rows=number(entry.get("rows") or 0, lang),
-              first=_date(entry.get("date_min"), lang), last=_date(entry.get("date_max"), lang),
-              fetched=(entry.get("fetched_at") or "—")[:10],
-              status=t(f"sources.status.{status}", lang) if f"sources.status.{status}" in _STATUS_KEYS else status)
     return html.Section([
         _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
         html.P([_text(meta, "publisher", lang, html.A, href=meta.landing_url, target="_blank", rel="noopener"),
                 " · ", _text(meta, "license", lang), " · ",
-                t("sources.cadence", lang, cadence=t(f"sources.cadence.{meta.cadence}", lang))], className="source-meta"),
+                t("sources.cadence", lang, cadence=_cadence(meta.cadence, lang))], className="source-meta"),
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
                                                          target="_blank", rel="noopener")], className="source-meta"),
-        html.P([built, " ", components.stale_badge(store.provenance(sid), lang)], className="source-meta"),
+        html.P(_built(entry, lang), className="source-meta") if entry else None,
+        _freshness(prov, meta.cadence_days, lang) if entry.get("snapshot") else None,
+        html.P(_last_run(attempt, lang), className="source-meta"),
         html.P([t("sources.last_error", lang, at=attempt.get("at", "—")), " ",
                 html.Span(attempt.get("error"), lang="en")], className="notice warning")
         if attempt.get("error") else None,
@@ -93,21 +144,34 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, lang: str) -> html.
     ], className="panel", id=f"source-{sid}", **{"aria-labelledby": f"source-{sid}-title"})
 
 
-_STATUS_KEYS = {f"sources.status.{s}" for s in ("ok", "not_modified", "fallback", "failed", "not_built")}
+def stale_legend(cadences: dict[str, int | None], lang: str) -> html.Div:
+    """What the stale badge means, with the age limit of each release interval the sources use
+    (``cadences``: cadence -> days between releases, or None)."""
+    timed = sorted((days, c) for c, days in cadences.items() if days)
+    limits = [t("sources.legend.limit", lang, days=number(stale_after(days), lang), cadence=_cadence(c, lang))
+              for days, c in timed]
+    never = sorted(_cadence(c, lang) for c, days in cadences.items() if not days)
+    rule = [_badge(lang), " ", t("sources.legend.stale", lang, factor=number(STALE_FACTOR, lang, digits=1),
+                                 limits=listing(limits, lang))]
+    if never:
+        rule += [" ", t("sources.legend.unscheduled", lang, cadences=listing(never, lang))]
+    return html.Div([html.P(rule), html.P(t("sources.legend.meaning", lang))], className="lede", id="stale-legend")
 
 
 @components.data_guard
 def layout(**query) -> html.Div:
     lang = components.page_lang(query)  # the page has no other parameter; others are ignored, as they always were
-    cat = store.catalog()
-    blocks = [_source_block(sid, src, cat["sources"].get(sid, {}), cat["attempts"].get(sid, {}), lang)
-              for sid, src in sorted(all_sources().items())]
+    cat, sources = store.catalog(), sorted(all_sources().items())
+    blocks = [_source_block(sid, src, cat["sources"].get(sid, {}), cat["attempts"].get(sid, {}),
+                            store.provenance(sid), lang)
+              for sid, src in sources]
     return html.Div([
         html.H2(t("sources.heading", lang)),
+        stale_legend({src.meta.cadence: src.meta.cadence_days for _, src in sources}, lang),
         html.Ul([html.Li(t(f"sources.general.{k}", lang)) for k in GENERAL_CAVEATS],
                 className="lede", id="charts"),
         html.Nav(html.Ul([html.Li(_text(src.meta, "title", lang, html.A, href=f"#source-{sid}"))
-                          for sid, src in sorted(all_sources().items())], className="source-index"),
+                          for sid, src in sources], className="source-index"),
                  **{"aria-label": t("sources.index", lang)}),
         *blocks,
     ], lang=lang)
