@@ -94,6 +94,16 @@ def number(value: float, lang: str = DEFAULT_LANG, digits: int | None = None) ->
     return format_decimal(value, format=pattern, locale=loc)
 
 
+def shared_digits(values) -> int:
+    """The decimals ``number`` would give the largest of ``values``, for all of them: numbers read
+    together (a range, before and after) keep one precision ("882" beside "1,261", not "882.2")."""
+    finite = [abs(float(v)) for v in values if v is not None and not math.isnan(float(v))]
+    if not finite or all(v.is_integer() for v in finite):
+        return 0
+    a = max(finite)
+    return 0 if a >= 1000 else 1 if a >= 10 else 2
+
+
 def percent(value: float, lang: str = DEFAULT_LANG, digits: int = 0) -> str:
     """0.55 -> "55%" (en) / "55 %" (es-MX as CLDR writes it)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

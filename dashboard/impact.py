@@ -25,7 +25,7 @@ from dashboard.analysis import (
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
 from dashboard.analysis.verdict import overlapping
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SEPARATORS, SOURCE_WRAP, wrap
-from dashboard.i18n import day, month, number, percent, t
+from dashboard.i18n import day, month, number, percent, shared_digits, t
 from etl import vocabulary
 from etl.reference import geo_table
 
@@ -287,8 +287,8 @@ def signed_pct(v: float, lang: str, digits: int = 1) -> str:
     return ("+" + text) if v > 0 else text.replace("-", "−")
 
 
-def signed_num(v: float, lang: str) -> str:
-    text = number(v, lang)
+def signed_num(v: float, lang: str, digits: int | None = None) -> str:
+    text = number(v, lang, digits)
     return ("+" + text) if v > 0 else text.replace("-", "−")
 
 
@@ -316,6 +316,18 @@ def milestone_title(milestone_id: str, lang: str) -> str:
     return ms.loc[milestone_id, "title_es" if lang == "es" else "title_en"]
 
 
+def p_value(v: float, lang: str) -> str:
+    """A p-value as the page writes it everywhere (table and caveats): three decimals, or "< 0.001"
+    (the caveats said "p = 0.00" beside the table's "< 0.001")."""
+    return "<\u00a00.001" if v < 0.001 else number(v, lang, 3)  # a no-break space: "<" never ends a line
+
+
+def p_relation(v: float, lang: str) -> str:
+    """ "= 0.012" or "< 0.001", for a message that reads "p {value}"."""
+    text = p_value(v, lang)
+    return text if text.startswith("<") else f"=\u00a0{text}"
+
+
 def note_text(n: Note, lang: str, frequency: str = "monthly") -> str:
     """A caveat code in words: ``analysis.warning.<code>`` (page-only codes: ``impact.note.<code>``)."""
     code, params = n
@@ -324,8 +336,10 @@ def note_text(n: Note, lang: str, frequency: str = "monthly") -> str:
     for k, v in params.items():
         if isinstance(v, pd.Timestamp):
             params[k] = period_label(v, frequency, lang)
-        elif k in ("lb_p", "adf_p", "min_p"):
-            params[k] = number(v, lang, 2)
+        elif k in ("lb_p", "adf_p"):  # the message reads "p {lb_p}": "p = 0.012", "p < 0.001"
+            params[k] = p_relation(v, lang)
+        elif k == "min_p":
+            params[k] = p_value(v, lang)
         elif k == "side":
             params[k] = t(f"impact.side.{v}", lang)
     return t(key, lang, **params)
@@ -381,22 +395,26 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
     to = t("impact.to", lang)
 
     def p(v: float) -> str:
-        return "<\u00a00.001" if v < 0.001 else number(v, lang, 3)  # a no-break space: "<" never ends a line
+        return p_value(v, lang)
+
+    means = shared_digits([w.mean_before, w.mean_after, w.difference])  # read together: one precision
+    step = shared_digits([c.per_period, c.per_period_low, c.per_period_high])
 
     def mean_row(key, mean, start, end, n):
         return {"measure": t(key, lang, span=span_label(start, end, freq, lang), n=str(n)),
-                "estimate": number(mean, lang), "interval": "", "p": ""}
+                "estimate": number(mean, lang, means), "interval": "", "p": ""}
 
     rows = [
         mean_row("impact.row.mean_before", w.mean_before, w.before_start, w.before_end, w.n_before),
         mean_row("impact.row.mean_after", w.mean_after, w.after_start, w.after_end, w.n_after),
         {"measure": t("impact.row.difference", lang),
-         "estimate": f"{signed_num(w.difference, lang)} ({signed_pct(w.pct_change / 100, lang) if w.pct_change is not None else '—'})",
+         "estimate": f"{signed_num(w.difference, lang, means)} ({signed_pct(w.pct_change / 100, lang) if w.pct_change is not None else '—'})",
          "interval": "", "p": ""},
         {"measure": t("impact.row.step", lang), "estimate": signed_pct(c.pct, lang),
          "interval": f"{signed_pct(c.pct_low, lang)} {to} {signed_pct(c.pct_high, lang)}", "p": p(c.p_value)},
-        {"measure": t("impact.row.step_count", lang, unit=unit, per=per), "estimate": signed_num(c.per_period, lang),
-         "interval": f"{signed_num(c.per_period_low, lang)} {to} {signed_num(c.per_period_high, lang)}", "p": ""},
+        {"measure": t("impact.row.step_count", lang, unit=unit, per=per), "estimate": signed_num(c.per_period, lang, step),
+         "interval": f"{signed_num(c.per_period_low, lang, step)} {to} {signed_num(c.per_period_high, lang, step)}",
+         "p": ""},
     ]
     if its.bend is not None:
         b = its.bend
@@ -615,7 +633,7 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
         warnings.append(t("impact.xcorr.rolling_yoy", lang))
     res = lagged_xcorr(x, y, frequency="monthly", method=method)
     names = {"x": series_label(x_id, lang), "y": series_label(y_id, lang)}
-    trending = [t("analysis.warning.trending_item", lang, series=names[p["series"]], adf_p=number(p["adf_p"], lang, 2))
+    trending = [t("analysis.warning.trending_item", lang, series=names[p["series"]], adf_p=p_relation(p["adf_p"], lang))
                 for c, p in res.warnings if c == "trending"]
     if trending:  # one warning naming each trending series, not the whole caveat once per series
         warnings.append(t("analysis.warning.trending_list", lang,

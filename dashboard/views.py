@@ -415,9 +415,11 @@ def text_summary(panel: Panel) -> str:
         dates = pd.DatetimeIndex(s.frame["date"])
         i, j, k = present[0], present[-1], present[np.argmax(values[present])]
         prefix = t("period.12m_ending", lang) if vocabulary.frequencies()[s.frequency].overlapping else ""
-        parts.append(t("summary.series", lang, series=s.name, first=float(values[i]),
-                       first_date=prefix + i18n.month(dates[i], lang), last=float(values[j]),
-                       last_date=prefix + i18n.month(dates[j], lang), peak=float(values[k]),
+        digits = i18n.shared_digits(values[[i, j, k]])  # "−6.5 to −10.9", not "−6.52 to −10.9"
+        first, last, peak = (number(float(values[x]), lang, digits) for x in (i, j, k))
+        parts.append(t("summary.series", lang, series=s.name, first=first,
+                       first_date=prefix + i18n.month(dates[i], lang), last=last,
+                       last_date=prefix + i18n.month(dates[j], lang), peak=peak,
                        peak_date=i18n.month(dates[k], lang), unit=s.unit_label))
     return " ".join(parts) or t("summary.empty", lang)
 

@@ -293,3 +293,26 @@ def test_flagged_states_are_told_apart_and_titles_fit_a_phone():
         assert all(len(line) <= impact.SOURCE_WRAP for line in source)
         assert f["layout"]["margin"]["t"] == 72 + 22 * (len(lines) - 1) + 13 * (len(source) - 1)
     assert fig["layout"]["legend"]["orientation"] == "h"  # under the chart, not beside it
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_caveats_write_p_values_as_the_table_does(lang):
+    """The caveats said "Ljung–Box p = 0.00" beside the table's "< 0.001"."""
+    tiny = impact.note_text(("autocorrelated", {"lb_p": 0.00004}), lang)
+    assert "Ljung–Box p <\u00a00.001" in tiny and "0.00)" not in tiny
+    assert "Ljung–Box p =\u00a00.012" in impact.note_text(("autocorrelated", {"lb_p": 0.0123}), lang)
+    assert "ADF p =\u00a00.360" in impact.note_text(("trending", {"series": "X", "adf_p": 0.36}), lang)
+
+
+def test_numbers_read_together_in_the_table_share_one_precision():
+    """Real data (the default view): the table wrote "882.2" beside "1,261", and "−112.4 to +8.85"."""
+    r = impact.run(FENTANYL, "CBP-SWB", "security-dialogue", window=12)
+    table = impact.results_table(r, "en")
+
+    def decimals(text):
+        return {len(n.split(".")[1]) if "." in n else 0 for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+
+    means = " ".join(table["estimate"].iloc[:2]) + " " + table["estimate"].iloc[2].split(" (")[0]
+    assert len(decimals(means)) == 1, means
+    step = table.iloc[4]
+    assert len(decimals(step["estimate"] + " " + step["interval"])) == 1, step.to_dict()

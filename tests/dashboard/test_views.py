@@ -690,3 +690,24 @@ def test_per_100k_does_not_explain_provisional_points_it_no_longer_draws(reg, DE
 
 def _legend_only(fig) -> list[str]:
     return [tr["name"] for tr in fig["data"] if isinstance(tr["x"], list) and tr["x"] == [None]]
+
+
+def test_a_chart_summary_writes_each_lines_numbers_at_one_precision(reg, DEFAULT):
+    """Real data, year-over-year: the sentence read "−6.52 (Jan 2015) to −10.9"."""
+    import re
+
+    s = replace(DEFAULT, transform="yoy")
+    summary = views.text_summary(panel(reg, s, "homicides"))
+    sentences = re.findall(r": ([−\-\d.,]+) \(.*?\) to ([−\-\d.,]+) \(.*?\); highest ([−\-\d.,]+) in", summary)
+    assert sentences, summary
+    for numbers in sentences:
+        decimals = {len(n.split(".")[1]) if "." in n else 0 for n in numbers}
+        assert len(decimals) == 1, numbers
+
+
+@pytest.mark.parametrize("values, digits", [([882.24, 1261.0], 0), ([-6.52, -10.94, 25.3], 1), ([0.42, 3.1], 2),
+                                            ([12.0, 7.0], 0), ([float("nan"), 5.5], 2), ([], 0)])
+def test_shared_digits_gives_numbers_read_together_the_precision_of_the_largest(values, digits):
+    from dashboard.i18n import shared_digits
+
+    assert shared_digits(values) == digits
