@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard import payload, response_cache
 from dashboard.settings import env_bytes
+from etl.metadata import is_stale
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ def _health_for(cat_path: str, _mtime_ns: int, _size: int, _tables: tuple, _toda
             "date_max": entry.get("date_max"),
             "age_days": age,
             "cadence_days": cadence,
-            "stale": bool(age is not None and cadence and age > 1.5 * cadence),
+            "stale": is_stale(age, cadence),
             "last_attempt": {k: (cat.get("attempts", {}).get(sid) or {}).get(k) for k in ("at", "status", "error")},
         }
         if not table and entry:

@@ -17,6 +17,7 @@ import pandas as pd
 import etl
 from etl import paths, vocabulary
 from etl.reference import geo_table
+from etl.metadata import is_stale
 
 
 def catalog_token() -> int:
@@ -233,7 +234,7 @@ def provenance(source_id: str, now: datetime | None = None) -> dict:
     if entry.get("snapshot") and meta.get("cadence_days"):
         as_of = pd.Timestamp(entry["snapshot"][:10], tz="UTC").to_pydatetime()
         age_days = (now - as_of).days
-        stale = age_days > 1.5 * meta["cadence_days"]
+        stale = is_stale(age_days, meta["cadence_days"])
     return {
         "source_id": source_id,
         "publisher": meta.get("publisher", source_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
+import math
 from pathlib import Path
 
 from etl import vocabulary
@@ -12,6 +13,23 @@ from etl import vocabulary
 # How often each cadence publishes, in days; the dashboard calls data stale past 1.5x this.
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "half_yearly": 184, "annual": 366,
                 "irregular": None, "static": None}
+# A snapshot is stale when it is more than this many release intervals old: one missed release,
+# with half an interval's grace for a publisher that is a little late.
+STALE_FACTOR = 1.5
+
+
+def stale_after(cadence_days: int | None) -> int | None:
+    """The age in whole days past which data of this release interval is stale (an age in days is
+    more than 1.5 x 31 = 46.5 exactly when it is more than 46); None: never stale (no interval,
+    or NaN, as a table of sources holds a missing one)."""
+    if not cadence_days or math.isnan(cadence_days):
+        return None
+    return int(STALE_FACTOR * cadence_days)
+
+
+def is_stale(age_days: int | None, cadence_days: int | None) -> bool:
+    limit = stale_after(cadence_days)
+    return age_days is not None and limit is not None and age_days > limit
 
 REQUIRED_SOURCE_FIELDS = (
     "id", "publisher", "title", "landing_url", "download_url", "license", "citation", "cadence",

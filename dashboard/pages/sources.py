@@ -14,6 +14,7 @@ from dashboard import components, store
 from dashboard.i18n import day, has, listing, month, number, pick, t
 from etl import vocabulary
 from etl.registry import all_sources
+from etl.metadata import STALE_FACTOR, stale_after
 
 GENERAL_CAVEATS = ("cdc_12m", "sesnsp_inegi", "cbp_fiscal", "dashed")
 LONG_TEXTS = {"definition", "caveats"}
@@ -64,17 +65,6 @@ def _series_table(src, lang: str) -> html.Div:
                  className="table-scroll", tabIndex=0, role="region",
                  **{"aria-label": t("sources.series_region", lang, source=pick(src.meta, "title", lang))}),
     ])
-
-
-# store.provenance calls a source stale when its snapshot is more than this many times as old as
-# the interval between the publisher's releases (etl.metadata.CADENCE_DAYS).
-STALE_FACTOR = 1.5
-
-
-def stale_after(cadence_days: int | None) -> int | None:
-    """The age in whole days past which a source of this release interval is stale (an age in
-    days is more than 1.5 x 31 = 46.5 exactly when it is more than 46); None: never stale."""
-    return int(STALE_FACTOR * cadence_days) if cadence_days else None
 
 
 def _cadence(cadence: str, lang: str) -> str:

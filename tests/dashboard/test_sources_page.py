@@ -86,7 +86,7 @@ def test_the_page_says_what_stale_means_before_the_first_source(dash_app, lang, 
 
 
 def test_the_age_limits_the_page_states_are_the_rule_the_badge_follows(dash_app):
-    """stale_after(cadence) in whole days says the same as store.provenance's 1.5 x cadence."""
+    """stale_after(cadence) in whole days (etl.metadata) is the rule store.provenance applies."""
     from datetime import datetime, timedelta, timezone
 
     page = sys.modules["dashboard.pages.sources"]
