@@ -138,9 +138,30 @@ def years(key: str, option: str) -> list[int]:
 
 
 def offered_years() -> list[int]:
-    """The Year list: every year some option of either map can draw (the page says, per map,
-    when the chosen option has nothing for the year)."""
+    """Every year some option of either map can draw: the years a link or a callback may name
+    (the Year list itself is ``years_for`` the options shown)."""
     return sorted({y for key, spec in SPECS.items() for opt in spec.options for y in years(key, opt)})
+
+
+def years_for(us_option: str, mx_option: str) -> list[int]:
+    """The Year list for the options shown: every year at least one of the two maps draws (the
+    page says, per map, when the other has nothing for the year)."""
+    return sorted(set(years("us", us_option)) | set(years("mx", mx_option)))
+
+
+def nearest_year(year: int, choices: list[int]) -> int:
+    """``year`` when it is among ``choices`` (or there are none), else the closest of them (the
+    later of two equally close)."""
+    if year in choices or not choices:
+        return year
+    return min(choices, key=lambda y: (abs(y - year), -y))
+
+
+def year_shown(year: int, us_option: str, mx_option: str) -> tuple[int, list[tuple[str, dict]]]:
+    """The year the page draws for ``year`` and the options shown, and the notice (a catalog
+    key and its parameters) when it had to move to the nearest year with data."""
+    shown = nearest_year(year, years_for(us_option, mx_option))
+    return shown, [] if shown == year else [("maps.notice.year_moved", {"year": str(year), "shown": str(shown)})]
 
 
 def default_year() -> int:

@@ -28,13 +28,20 @@ dash.register_page(__name__, path="/maps", name="Maps", title=_title)
 
 def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
     """URL parameters -> selection; a bad one falls back to its default with a notice (a catalog
-    key and its parameters)."""
+    key and its parameters). A year neither chosen map draws (an old link's, or one another
+    option draws) opens on the nearest year with data, with a notice."""
     offered = maps.offered_years()
     checks = {"year": lambda v: v.isdigit() and int(v) in offered, "us_drug": lambda v: v in maps.US.options,
               "mx_source": lambda v: v in maps.MX.options, "sort": lambda v: v in maps.SORTS,
               "lang": lambda v: v in LANGS}
     sel, notes = check_params(query, checks, {**DEFAULTS, "year": str(maps.default_year()), "lang": ""})
-    return {**sel, "year": int(sel["year"])}, notes
+    year, moved = maps.year_shown(int(sel["year"]), sel["us_drug"], sel["mx_source"])
+    return {**sel, "year": year}, notes + moved
+
+
+def _year_options(us_drug: str, mx_source: str) -> list[dict]:
+    """The Year list, latest first: the years at least one of the two chosen maps draws."""
+    return [{"label": str(y), "value": y} for y in reversed(maps.years_for(us_drug, mx_source))]
 
 
 def _str_in(value, options) -> bool:
@@ -79,7 +86,6 @@ def _map_panel(key: str, lang: str) -> html.Section:
 def layout(**query) -> html.Div:
     lang = components.page_lang(query)
     sel, notes = parse(query)
-    years = maps.offered_years()
     return html.Div([
         dcc.Store(id="maps-query"), dcc.Store(id="maps-lang", data=lang), dcc.Store(id="maps-sort", data=sel["sort"]),
         components.notices([t(key, lang, **params) for key, params in notes], "warning"),
@@ -87,7 +93,7 @@ def layout(**query) -> html.Div:
         html.P(t("maps.lede", lang), className="lede"),
         html.Div([
             html.Div([html.Label(t("maps.year", lang), htmlFor="map-year", className="ctl-label", id="map-year-label"),
-                      dcc.Dropdown(id="map-year", options=[{"label": str(y), "value": y} for y in reversed(years)],
+                      dcc.Dropdown(id="map-year", options=_year_options(sel["us_drug"], sel["mx_source"]),
                                    value=sel["year"], clearable=False, searchable=False,
                                    className="year-dropdown")], className="ctl"),
             _radio("map-us-drug", t("maps.us.control", lang), sel["us_drug"],
@@ -95,6 +101,8 @@ def layout(**query) -> html.Div:
             _radio("map-mx-source", t("maps.mx.control", lang), sel["mx_source"],
                    {k: maps.series_title("mx", k, lang) for k in maps.MX.options}),
         ], className="map-controls"),
+        # a change of series that leaves the year without data on both maps moves it, and says so
+        html.Div(id="map-year-note", **{"aria-live": "polite"}),
         html.Div([_map_panel("us", lang), _map_panel("mx", lang)], className="maps", id="charts"),
         html.P(t("maps.method", lang), className="lede"),
     ], lang=lang)
@@ -136,6 +144,7 @@ def _one_map(key: str, option: str, year: int, lang: str, sort: str):
           Output("map-mx", "figure"), Output("map-mx-heading", "children"), Output("map-mx-summary", "children"),
           Output("map-mx-table", "children"), Output("map-mx-prov", "children"),
           Output("maps-query", "data"),
+          Output("map-year", "options"), Output("map-year", "value"), Output("map-year-note", "children"),
           Input("map-year", "value"), Input("map-us-drug", "value"), Input("map-mx-source", "value"),
           Input("maps-sort", "data"), State("maps-lang", "data"))
 @response_cache.cacheable_response  # reads nothing but the controls Dash posts
@@ -146,13 +155,16 @@ def update_maps(year, us_drug, mx_source, sort, lang):
         raise PreventUpdate
     sort = sort if _str_in(sort, maps.SORTS) else DEFAULTS["sort"]
     lang = lang if _str_in(lang, LANGS) else "en"
+    # the Year list follows the series chosen; a year neither map draws moves to the nearest one
+    year, moved = maps.year_shown(year, us_drug, mx_source)
     params = {"year": year, "us_drug": us_drug, "mx_source": mx_source}
     if sort != DEFAULTS["sort"]:
         params["sort"] = sort
     if lang != "en":
         params["lang"] = lang
     return (*_one_map("us", us_drug, year, lang, sort), *_one_map("mx", mx_source, year, lang, sort),
-            "?" + urlencode(params))
+            "?" + urlencode(params), _year_options(us_drug, mx_source), year,
+            components.notices(moved, "warning", lang) if moved else None)
 
 
 @callback(Output("maps-sort", "data"), Input({"type": "map-sort", "map": ALL, "col": ALL}, "n_clicks"),

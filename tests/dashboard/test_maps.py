@@ -43,21 +43,99 @@ def test_national_rate_is_the_national_count_over_the_national_population():
     assert maps.national_rate("us", "all_drugs", 2020) == pytest.approx(CDC_2020_US / 331.5e6 * 1e5, rel=0.01)
 
 
-@pytest.mark.parametrize("year", maps.offered_years())
-def test_every_offered_year_renders_both_maps_with_every_option(year):
+COMBOS = [(u, m) for u in maps.US.options for m in maps.MX.options]
+
+
+@pytest.mark.parametrize("us_drug, mx_source", COMBOS)
+def test_every_listed_year_renders_both_maps(us_drug, mx_source):
     """The Year list once offered 2023 and 2024 and the callback failed on them (HTTP 500)."""
-    for us_drug in maps.US.options:
-        for mx_source in maps.MX.options:
-            out = page.update_maps(year, us_drug, mx_source, "-rate", "en")
-            us_fig, mx_fig = out[0], out[5]
-            for key, option, fig, summary in (("us", us_drug, us_fig, out[2]), ("mx", mx_source, mx_fig, out[7])):
-                assert str(year) in fig.layout.title.text
-                if year in maps.years(key, option):
-                    assert any(t.type == "choropleth" and len(t.locations) for t in fig.data)
-                else:  # the map says so, and where to look instead
-                    assert not fig.data and "No state figures" in fig.layout.annotations[0].text
-                    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False  # no bare grid
-                    assert "no state figures" in summary and "pick a year" in summary
+    listed = [o["value"] for o in page._year_options(us_drug, mx_source)]
+    for year in listed:
+        out = page.update_maps(year, us_drug, mx_source, "-rate", "en")
+        us_fig, mx_fig = out[0], out[5]
+        assert out[-2] == year and out[-1] is None  # drawn as asked, no notice
+        drawn = 0
+        for key, option, fig, summary in (("us", us_drug, us_fig, out[2]), ("mx", mx_source, mx_fig, out[7])):
+            assert str(year) in fig.layout.title.text
+            if year in maps.years(key, option):
+                assert any(t.type == "choropleth" and len(t.locations) for t in fig.data)
+                drawn += 1
+            else:  # the map says so, and where to look instead
+                assert not fig.data and "No state figures" in fig.layout.annotations[0].text
+                assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False  # no bare grid
+                assert "no state figures" in summary and "pick a year" in summary
+        assert drawn >= 1, year  # never two empty grey maps
+
+
+def _find(node, id_):
+    """The component with ``id_`` in a layout tree."""
+    if getattr(node, "id", None) == id_:
+        return node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json") and (found := _find(child, id_)) is not None:
+            return found
+    return None
+
+
+def _text(node) -> str:
+    if isinstance(node, (str, int, float)):
+        return str(node)
+    children = getattr(node, "children", None)
+    return " ".join(_text(c) for c in (children if isinstance(children, (list, tuple)) else [children]) if c is not None)
+
+
+def test_year_list_of_the_default_series_runs_from_their_first_to_their_last_year_with_data():
+    """Before, the list offered every year any series has (2000-2024): 2023 and 2024 drew two
+    empty grey maps with the default series."""
+    us, mx = maps.years("us", "all_drugs"), maps.years("mx", "inegi")
+    first, last = min(us[0], mx[0]), max(us[-1], mx[-1])
+    listed = [o["value"] for o in _find(page.layout(), "map-year").options]
+    assert listed[0] == last and listed[-1] == first and listed == sorted(listed, reverse=True)
+    assert all(not maps.year_rates("us", "all_drugs", y).empty or not maps.year_rates("mx", "inegi", y).empty
+               for y in listed)
+    assert 2024 not in listed and 2024 in maps.offered_years()  # other series draw 2024; these do not
+
+
+def test_year_list_follows_the_series_chosen():
+    """SESNSP and CDC both start in 2015: 2000-2014 would draw two empty maps."""
+    listed = [o["value"] for o in _find(page.layout(mx_source="sesnsp"), "map-year").options]
+    assert listed[-1] == 2015 == min(maps.years("us", "all_drugs")[0], maps.years("mx", "sesnsp")[0])
+    assert listed[0] == 2024  # SESNSP draws 2024 (CDC's all-drugs state figures end in 2022)
+
+
+@pytest.mark.parametrize("query, shown", [({"year": "2005", "mx_source": "sesnsp"}, 2015),
+                                          ({"year": "2024"}, 2022), ({"year": "2023"}, 2022)])
+def test_a_link_year_without_data_opens_on_the_nearest_year_with_a_notice(query, shown):
+    sel, notes = page.parse(query)
+    assert int(query["year"]) not in maps.years_for(sel["us_drug"], sel["mx_source"])
+    assert sel["year"] == shown and shown in maps.years_for(sel["us_drug"], sel["mx_source"])
+    assert notes == [("maps.notice.year_moved", {"year": query["year"], "shown": str(shown)})]
+    for lang, words in (("en", f"Neither map has state figures for {query['year']} with the series you chose, "
+                                f"so the page shows {shown}, the nearest year with figures."),
+                        ("es", f"Ninguno de los dos mapas tiene cifras estatales de {query['year']} con las series "
+                               f"que eligió, así que se muestra {shown}, el año más cercano con datos.")):
+        tree = page.layout(**query, lang=lang)
+        assert words in _text(tree)
+        assert _find(tree, "map-year").value == shown
+
+
+def test_a_year_one_map_draws_is_kept_and_the_other_map_explains():
+    """An old link to 2005 still opens 2005: INEGI draws it, CDC's map says it has nothing."""
+    sel, notes = page.parse({"year": "2005"})
+    assert (sel["year"], notes) == (2005, [])
+    out = page.update_maps(2005, "all_drugs", "inegi", "-rate", "en")
+    assert "2015–2022" in out[2] and out[-1] is None
+    assert any(t.type == "choropleth" for t in out[5].data)
+
+
+def test_changing_series_moves_a_year_neither_map_draws_and_says_so():
+    """2005 with INEGI, then SESNSP chosen: the year moves to 2015, in the URL too."""
+    out = page.update_maps(2005, "all_drugs", "sesnsp", "-rate", "es")
+    assert out[-2] == 2015 and "year=2015" in out[10]
+    assert out[0].layout.title.text.endswith("2015") and out[5].layout.title.text.endswith("2015")
+    assert [o["value"] for o in out[-3]][-1] == 2015
+    assert "Ninguno de los dos mapas tiene cifras estatales de 2005" in _text(out[-1])
 
 
 def test_2024_all_drugs_says_which_years_have_state_figures():
@@ -153,7 +231,7 @@ def test_page_draws_alaska_and_hawaii_in_frame_without_the_network(server, brows
 def test_every_year_in_the_list_draws_and_the_url_follows(server, browser):
     with open_page(browser) as pg:
         goto_settled(pg, server + "/maps")
-        for year in (2024, 2023, 2016):
+        for year in (2020, 2016, 2014):
             pg.click("#map-year")
             pg.locator(".dash-dropdown-option").filter(has=pg.get_by_text(str(year), exact=True)).first.click()
             pg.wait_for_function(f"() => location.search.includes('year={year}')")
@@ -161,12 +239,33 @@ def test_every_year_in_the_list_draws_and_the_url_follows(server, browser):
             for key in ("us", "mx"):
                 title = pg.evaluate(f"document.querySelector('#map-{key} .js-plotly-plot')._fullLayout.title.text")
                 assert title.endswith(str(year)), (key, year, title)
-        assert "No state figures" in pg.locator("#map-us").inner_text() or "2016" in pg.url  # 2023/24: said per map
+            if year == 2014:  # INEGI draws 2014, CDC's map says it has nothing
+                assert "No state figures" in pg.locator("#map-us").inner_text()
         pg.rec.assert_clean()
     with open_page(browser) as pg:  # the link reopens the same view
         goto_settled(pg, server + "/maps?year=2016&us_drug=synthetic_opioids")
         assert "Synthetic" in pg.locator("#map-us-heading").inner_text()
         assert "2016" in pg.locator("#map-us-heading").inner_text()
+
+
+@pytest.mark.browser
+def test_choosing_series_without_the_year_moves_it_and_says_so(server, browser):
+    with open_page(browser) as pg:  # an old link: 2024 has no state figures with the default series
+        goto_settled(pg, server + "/maps?year=2024&lang=es")
+        assert "se muestra 2022" in pg.locator("#_pages_content .notice").first.inner_text()
+        pg.wait_for_function("() => location.search.includes('year=2022')")
+    with open_page(browser) as pg:
+        goto_settled(pg, server + "/maps?year=2005")
+        pg.wait_for_function("() => document.querySelector('#map-mx-summary').innerText.includes('2005')")
+        pg.get_by_label("SESNSP", exact=False).check()
+        pg.wait_for_function("() => location.search.includes('year=2015') && location.search.includes('sesnsp')")
+        assert "so the page shows 2015" in pg.locator("#map-year-note").inner_text()
+        pg.wait_for_function("() => document.querySelector('#map-mx-summary').innerText.includes('2015')")
+        pg.click("#map-year")
+        listed = pg.locator(".dash-dropdown-option").all_inner_texts()
+        assert listed[-1].strip() == "2015" and "2005" not in [x.strip() for x in listed], listed
+        pg.keyboard.press("Escape")
+        pg.rec.assert_clean()
 
 
 @pytest.mark.browser
