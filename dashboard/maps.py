@@ -149,19 +149,13 @@ def years_for(us_option: str, mx_option: str) -> list[int]:
     return sorted(set(years("us", us_option)) | set(years("mx", mx_option)))
 
 
-def nearest_year(year: int, choices: list[int]) -> int:
-    """``year`` when it is among ``choices`` (or there are none), else the closest of them (the
-    later of two equally close)."""
+def year_empty_notice(year: int, us_option: str, mx_option: str) -> list[tuple[str, dict]]:
+    """A notice (catalog key and parameters) when neither chosen map draws ``year``. The year is
+    kept, not moved: a link opens the view it named, and a cached answer depends on its inputs only."""
+    choices = years_for(us_option, mx_option)
     if year in choices or not choices:
-        return year
-    return min(choices, key=lambda y: (abs(y - year), -y))
-
-
-def year_shown(year: int, us_option: str, mx_option: str) -> tuple[int, list[tuple[str, dict]]]:
-    """The year the page draws for ``year`` and the options shown, and the notice (a catalog
-    key and its parameters) when it had to move to the nearest year with data."""
-    shown = nearest_year(year, years_for(us_option, mx_option))
-    return shown, [] if shown == year else [("maps.notice.year_moved", {"year": str(year), "shown": str(shown)})]
+        return []
+    return [("maps.notice.year_empty", {"year": str(year), "first": str(choices[0]), "last": str(choices[-1])})]
 
 
 def default_year() -> int:

@@ -28,20 +28,24 @@ dash.register_page(__name__, path="/maps", name="Maps", title=_title)
 
 def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
     """URL parameters -> selection; a bad one falls back to its default with a notice (a catalog
-    key and its parameters). A year neither chosen map draws (an old link's, or one another
-    option draws) opens on the nearest year with data, with a notice."""
+    key and its parameters)."""
     offered = maps.offered_years()
     checks = {"year": lambda v: v.isdigit() and int(v) in offered, "us_drug": lambda v: v in maps.US.options,
               "mx_source": lambda v: v in maps.MX.options, "sort": lambda v: v in maps.SORTS,
               "lang": lambda v: v in LANGS}
     sel, notes = check_params(query, checks, {**DEFAULTS, "year": str(maps.default_year()), "lang": ""})
-    year, moved = maps.year_shown(int(sel["year"]), sel["us_drug"], sel["mx_source"])
-    return {**sel, "year": year}, notes + moved
+    return {**sel, "year": int(sel["year"])}, notes
 
 
-def _year_options(us_drug: str, mx_source: str) -> list[dict]:
-    """The Year list, latest first: the years at least one of the two chosen maps draws."""
-    return [{"label": str(y), "value": y} for y in reversed(maps.years_for(us_drug, mx_source))]
+def _year_options(us_drug: str, mx_source: str, year: int) -> list[dict]:
+    """The Year list, latest first: the years at least one of the two chosen maps draws, and the
+    year shown (an old link's, or one the other series drew), so the list never hides it."""
+    return [{"label": str(y), "value": y} for y in sorted({*maps.years_for(us_drug, mx_source), year}, reverse=True)]
+
+
+def _year_note(year: int, us_drug: str, mx_source: str, lang: str):
+    notes = maps.year_empty_notice(year, us_drug, mx_source)
+    return components.notices([t(k, lang, **p) for k, p in notes], "warning") if notes else None
 
 
 def _str_in(value, options) -> bool:
@@ -93,7 +97,7 @@ def layout(**query) -> html.Div:
         html.P(t("maps.lede", lang), className="lede"),
         html.Div([
             html.Div([html.Label(t("maps.year", lang), htmlFor="map-year", className="ctl-label", id="map-year-label"),
-                      dcc.Dropdown(id="map-year", options=_year_options(sel["us_drug"], sel["mx_source"]),
+                      dcc.Dropdown(id="map-year", options=_year_options(sel["us_drug"], sel["mx_source"], sel["year"]),
                                    value=sel["year"], clearable=False, searchable=False,
                                    className="year-dropdown")], className="ctl"),
             _radio("map-us-drug", t("maps.us.control", lang), sel["us_drug"],
@@ -101,8 +105,9 @@ def layout(**query) -> html.Div:
             _radio("map-mx-source", t("maps.mx.control", lang), sel["mx_source"],
                    {k: maps.series_title("mx", k, lang) for k in maps.MX.options}),
         ], className="map-controls"),
-        # a change of series that leaves the year without data on both maps moves it, and says so
-        html.Div(id="map-year-note", **{"aria-live": "polite"}),
+        # a year neither chosen map draws is kept (links open what they name) and said so
+        html.Div(_year_note(sel["year"], sel["us_drug"], sel["mx_source"], lang), id="map-year-note",
+                 **{"aria-live": "polite"}),
         html.Div([_map_panel("us", lang), _map_panel("mx", lang)], className="maps", id="charts"),
         html.P(t("maps.method", lang), className="lede"),
     ], lang=lang)
@@ -144,7 +149,7 @@ def _one_map(key: str, option: str, year: int, lang: str, sort: str):
           Output("map-mx", "figure"), Output("map-mx-heading", "children"), Output("map-mx-summary", "children"),
           Output("map-mx-table", "children"), Output("map-mx-prov", "children"),
           Output("maps-query", "data"),
-          Output("map-year", "options"), Output("map-year", "value"), Output("map-year-note", "children"),
+          Output("map-year", "options"), Output("map-year-note", "children"),
           Input("map-year", "value"), Input("map-us-drug", "value"), Input("map-mx-source", "value"),
           Input("maps-sort", "data"), State("maps-lang", "data"))
 @response_cache.cacheable_response  # reads nothing but the controls Dash posts
@@ -155,16 +160,14 @@ def update_maps(year, us_drug, mx_source, sort, lang):
         raise PreventUpdate
     sort = sort if _str_in(sort, maps.SORTS) else DEFAULTS["sort"]
     lang = lang if _str_in(lang, LANGS) else "en"
-    # the Year list follows the series chosen; a year neither map draws moves to the nearest one
-    year, moved = maps.year_shown(year, us_drug, mx_source)
     params = {"year": year, "us_drug": us_drug, "mx_source": mx_source}
     if sort != DEFAULTS["sort"]:
         params["sort"] = sort
     if lang != "en":
         params["lang"] = lang
     return (*_one_map("us", us_drug, year, lang, sort), *_one_map("mx", mx_source, year, lang, sort),
-            "?" + urlencode(params), _year_options(us_drug, mx_source), year,
-            components.notices(moved, "warning", lang) if moved else None)
+            # the Year list follows the series chosen
+            "?" + urlencode(params), _year_options(us_drug, mx_source, year), _year_note(year, us_drug, mx_source, lang))
 
 
 @callback(Output("maps-sort", "data"), Input({"type": "map-sort", "map": ALL, "col": ALL}, "n_clicks"),

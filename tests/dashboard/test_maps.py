@@ -49,11 +49,11 @@ COMBOS = [(u, m) for u in maps.US.options for m in maps.MX.options]
 @pytest.mark.parametrize("us_drug, mx_source", COMBOS)
 def test_every_listed_year_renders_both_maps(us_drug, mx_source):
     """The Year list once offered 2023 and 2024 and the callback failed on them (HTTP 500)."""
-    listed = [o["value"] for o in page._year_options(us_drug, mx_source)]
+    listed = maps.years_for(us_drug, mx_source)
     for year in listed:
         out = page.update_maps(year, us_drug, mx_source, "-rate", "en")
         us_fig, mx_fig = out[0], out[5]
-        assert out[-2] == year and out[-1] is None  # drawn as asked, no notice
+        assert [o["value"] for o in out[-2]] == listed[::-1] and out[-1] is None  # drawn as asked, no notice
         drawn = 0
         for key, option, fig, summary in (("us", us_drug, us_fig, out[2]), ("mx", mx_source, mx_fig, out[7])):
             assert str(year) in fig.layout.title.text
@@ -104,20 +104,22 @@ def test_year_list_follows_the_series_chosen():
     assert listed[0] == 2024  # SESNSP draws 2024 (CDC's all-drugs state figures end in 2022)
 
 
-@pytest.mark.parametrize("query, shown", [({"year": "2005", "mx_source": "sesnsp"}, 2015),
-                                          ({"year": "2024"}, 2022), ({"year": "2023"}, 2022)])
-def test_a_link_year_without_data_opens_on_the_nearest_year_with_a_notice(query, shown):
+@pytest.mark.parametrize("query, first, last", [({"year": "2005", "mx_source": "sesnsp"}, 2015, 2024),
+                                                ({"year": "2024"}, 2000, 2022), ({"year": "2023"}, 2000, 2022)])
+def test_a_link_year_neither_map_draws_opens_as_named_listed_and_explained(query, first, last):
+    """Links keep working: an old link to 2023 opens 2023 (each map explains it is empty), the
+    Year list shows it although the series have no figures for it, and one notice says so."""
     sel, notes = page.parse(query)
+    assert (sel["year"], notes) == (int(query["year"]), [])
     assert int(query["year"]) not in maps.years_for(sel["us_drug"], sel["mx_source"])
-    assert sel["year"] == shown and shown in maps.years_for(sel["us_drug"], sel["mx_source"])
-    assert notes == [("maps.notice.year_moved", {"year": query["year"], "shown": str(shown)})]
-    for lang, words in (("en", f"Neither map has state figures for {query['year']} with the series you chose, "
-                                f"so the page shows {shown}, the nearest year with figures."),
+    for lang, words in (("en", f"Neither map has state figures for {query['year']} with the series chosen: with these "
+                                f"series, years with figures run from {first} to {last}."),
                         ("es", f"Ninguno de los dos mapas tiene cifras estatales de {query['year']} con las series "
-                               f"que eligió, así que se muestra {shown}, el año más cercano con datos.")):
+                               f"elegidas: con estas series, hay cifras de {first} a {last}.")):
         tree = page.layout(**query, lang=lang)
-        assert words in _text(tree)
-        assert _find(tree, "map-year").value == shown
+        assert words in _text(_find(tree, "map-year-note"))
+        year = _find(tree, "map-year")
+        assert year.value == int(query["year"]) and int(query["year"]) in [o["value"] for o in year.options]
 
 
 def test_a_year_one_map_draws_is_kept_and_the_other_map_explains():
@@ -129,13 +131,15 @@ def test_a_year_one_map_draws_is_kept_and_the_other_map_explains():
     assert any(t.type == "choropleth" for t in out[5].data)
 
 
-def test_changing_series_moves_a_year_neither_map_draws_and_says_so():
-    """2005 with INEGI, then SESNSP chosen: the year moves to 2015, in the URL too."""
+def test_changing_series_keeps_the_year_and_says_neither_map_draws_it():
+    """2005 with INEGI, then SESNSP chosen: the year stays (a cached answer depends on its inputs
+    only, and the reader chose it), both maps explain, and the notice gives the years to pick."""
     out = page.update_maps(2005, "all_drugs", "sesnsp", "-rate", "es")
-    assert out[-2] == 2015 and "year=2015" in out[10]
-    assert out[0].layout.title.text.endswith("2015") and out[5].layout.title.text.endswith("2015")
-    assert [o["value"] for o in out[-3]][-1] == 2015
+    assert "year=2005" in out[10] and out[0].layout.title.text.endswith("2005")
+    listed = [o["value"] for o in out[-2]]
+    assert listed[0] == 2024 and listed[-1] == 2005 and 2014 not in listed  # 2015-2024, and the year shown
     assert "Ninguno de los dos mapas tiene cifras estatales de 2005" in _text(out[-1])
+    assert page.update_maps(2015, "all_drugs", "sesnsp", "-rate", "es")[-1] is None
 
 
 def test_2024_all_drugs_says_which_years_have_state_figures():
@@ -249,21 +253,21 @@ def test_every_year_in_the_list_draws_and_the_url_follows(server, browser):
 
 
 @pytest.mark.browser
-def test_choosing_series_without_the_year_moves_it_and_says_so(server, browser):
+def test_a_year_neither_map_draws_is_kept_listed_and_explained_in_the_browser(server, browser):
     with open_page(browser) as pg:  # an old link: 2024 has no state figures with the default series
         goto_settled(pg, server + "/maps?year=2024&lang=es")
-        assert "se muestra 2022" in pg.locator("#_pages_content .notice").first.inner_text()
-        pg.wait_for_function("() => location.search.includes('year=2022')")
+        assert "hay cifras de 2000 a 2022" in pg.locator("#map-year-note").inner_text()
+        assert "year=2024" in pg.url
     with open_page(browser) as pg:
         goto_settled(pg, server + "/maps?year=2005")
         pg.wait_for_function("() => document.querySelector('#map-mx-summary').innerText.includes('2005')")
         pg.get_by_label("SESNSP", exact=False).check()
-        pg.wait_for_function("() => location.search.includes('year=2015') && location.search.includes('sesnsp')")
-        assert "so the page shows 2015" in pg.locator("#map-year-note").inner_text()
-        pg.wait_for_function("() => document.querySelector('#map-mx-summary').innerText.includes('2015')")
+        pg.wait_for_function("() => location.search.includes('sesnsp')")
+        pg.wait_for_function("() => document.querySelector('#map-year-note').innerText.includes('from 2015 to 2024')")
+        assert "year=2005" in pg.url
         pg.click("#map-year")
-        listed = pg.locator(".dash-dropdown-option").all_inner_texts()
-        assert listed[-1].strip() == "2015" and "2005" not in [x.strip() for x in listed], listed
+        listed = [x.strip() for x in pg.locator(".dash-dropdown-option").all_inner_texts()]
+        assert listed[0] == "2024" and listed[-1] == "2005" and "2014" not in listed, listed
         pg.keyboard.press("Escape")
         pg.rec.assert_clean()
 
