@@ -1,8 +1,8 @@
 """Embed: one timeline chart for a news article's iframe.
 
 ``/embed?chart=<panel>&<the timeline's view parameters>`` renders that panel as the timeline would
-(same state parser, same figure), with its title, source line, a milestone key and a link to the
-full view; no navigation and no controls, sized to its frame.
+(same state parser, same figure), with its title, source line, its notes, a milestone key and a link
+to the full view; no navigation and no controls, sized to its frame.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ def layout(**query) -> html.Div:
                   config={**EMBED_CONFIG, "locale": i18n.PLOTLY_LOCALES[lang],
                           "toImageButtonOptions": {"format": "png", "filename": f"xborder-{chart}", "scale": 2}}),
         html.P(views.text_summary(panel), className="chart-summary"),
+        # The timeline's notes under the chart too: without them an embed drew pounds under a
+        # per-100k link, or overdose lines stopping in 2024, and said nothing. A short box that
+        # scrolls, so the chart keeps its frame.
+        html.Div(components.notices(notes, lang=lang), className="embed-notes", tabIndex=0, role="region",
+                 **{"aria-label": t("embed.notes", lang)}) if notes else None,
         html.Details([
             html.Summary(t("embed.key", lang)),
             html.Ol([html.Li(f"{numbers.get(m.id, '')} · {i18n.day(m.date, lang)} · "
