@@ -23,7 +23,7 @@ from dashboard.analysis import (
     before_after, decide, fit_its, lagged_xcorr, placebo_test, prepare, synthetic_control,
 )
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
-from dashboard.analysis.verdict import overlapping
+from dashboard.analysis.verdict import ALPHA, overlapping
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SEPARATORS, SOURCE_WRAP, wrap
 from dashboard.i18n import day, month, number, percent, shared_digits, t
 from etl import vocabulary
@@ -373,6 +373,12 @@ def verdict_text(r: ImpactResult, lang: str) -> str:
     elif p["basis"] == "space":
         key += "_space"
     out = [t(f"impact.verdict.{key}", lang, **words)]
+    bend = r.its.bend
+    if bend is not None and bend.p_value < ALPHA:
+        # said beside the answer: a reader saw "no evidence of a change" over a table row that
+        # reads "+257.5%, p < 0.001", with its "not used in the answer" easy to miss
+        out.append(t("impact.verdict.bend", lang, bend=signed_pct(np.expm1(bend.estimate), lang),
+                     bend_p=p_relation(bend.p_value, lang)))
     if s is not None and p["basis"] != "space":
         out.append(t("impact.verdict.space", lang, **words))
     elif s is None and r.synth_status[0] == "national":

@@ -316,3 +316,21 @@ def test_numbers_read_together_in_the_table_share_one_precision():
     assert len(decimals(means)) == 1, means
     step = table.iloc[4]
     assert len(decimals(step["estimate"] + " " + step["interval"])) == 1, step.to_dict()
+
+
+@pytest.mark.parametrize("series, geo, milestone", [(FENTANYL, "CBP-SWB", "security-dialogue"),
+                                                    (SESNSP, "MX", "cienfuegos-arrest")])
+def test_the_answer_mentions_a_bend_the_table_shows_as_significant(series, geo, milestone):
+    """Real data: "No evidence of a change" sat over a table row reading "+257.5%, p < 0.001"
+    (the bending model, not used in the answer); the answer now says so, and why."""
+    from dashboard.analysis.verdict import ALPHA
+
+    r = impact.run(series, geo, milestone, window=12)
+    text = impact.verdict_text(r, "en")
+    significant = r.its.bend is not None and r.its.bend.p_value < ALPHA
+    assert ("A second model, which lets the trend bend" in text) == significant
+    if significant:
+        row = impact.results_table(r, "en").set_index("measure").filter(like="growth rate", axis=0).iloc[0]
+        p = row["p"].replace("\u00a0", " ")
+        assert f"at {row['estimate']} (p {p if p.startswith('<') else '= ' + p})" in text.replace("\u00a0", " ")
+        assert "cambie de pendiente" in impact.verdict_text(r, "es")
