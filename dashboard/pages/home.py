@@ -236,7 +236,10 @@ def layout(**query) -> html.Div:
         html.Div(id="control-notices", children=v["control-notices"]),
         html.Div([
             html.Aside(html.Details([html.Summary(t("controls.summary", lang), className="drawer-summary"),
-                                     controls(s)], open=True, className="drawer", id="controls-drawer"),
+                                     controls(s),
+                                     # on a phone the charts are ~1,800 px below the opened controls
+                                     html.A(t("controls.to_charts", lang), href="#charts", className="to-charts")],
+                                    open=True, className="drawer", id="controls-drawer"),
                        className="sidebar", **{"aria-label": t("controls.summary", lang)}),
             html.Section([
                 html.H1(t("timeline.h1", lang), className="page-title"),

@@ -595,3 +595,25 @@ def test_opening_the_wide_sections_on_a_phone_never_widens_the_page(browser, ser
         assert phone.evaluate("() => document.querySelector('#change-table').scrollWidth") > 390
     finally:
         context.close()
+
+
+def test_on_a_phone_the_controls_end_with_a_link_to_the_charts(browser, server):
+    """The opened controls push the charts ~1,800 px down a phone's page: a link at their end
+    takes the reader to the charts; on a desktop (charts beside the controls) it is not shown."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.set_default_timeout(TIMEOUT_MS)
+    try:
+        open_view(phone, server, "/?lang=es", panels=DEFAULT_PANELS)
+        if not phone.evaluate("() => document.querySelector('#controls-drawer').open"):  # closed on a phone
+            phone.locator("#controls-drawer > summary").click()
+        link = phone.locator("#controls-drawer .to-charts")
+        assert link.inner_text().strip() == "Ver las gráficas ↓"
+        link.click()
+        phone.wait_for_function("() => Math.abs(document.querySelector('#charts').getBoundingClientRect().top) < 40")
+    finally:
+        context.close()
+    wide = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    wide.goto(server + "/")
+    assert not wide.locator("#controls-drawer .to-charts").is_visible()
+    wide.context.close()
