@@ -22,7 +22,7 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
         p = store.provenance(sid)
         meta = store.sources_meta().get(sid, {})
         title = i18n.pick(meta, "title", lang) or p["title"]
-        latest = i18n.month(p["date_max"], lang) if p.get("date_max") else "—"
+        latest = _latest(sid, p.get("date_max"), lang)
         parts = [t("prov.line", lang, title=title, license=i18n.pick(meta, "license", lang) or p["license"],
                    period=p["period"], latest=latest,
                    snapshot=p["snapshot"])]
@@ -37,6 +37,15 @@ def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
             stale_badge(p, lang),
         ], className="prov-item"))
     return html.Div(items, className="provenance")
+
+
+def _latest(source_id: str, date_max, lang: str) -> str:
+    """The latest period of a source's data: a year for yearly data ("2030", where "Jan 2030"
+    read as a month of data), else its month."""
+    if not date_max:
+        return "—"
+    frequencies = {m.get("frequency") for m in store.series_meta().values() if m.get("source_id") == source_id}
+    return str(pd.Timestamp(date_max).year) if frequencies == {"annual"} else i18n.month(date_max, lang)
 
 
 def stale_badge(p: dict, lang: str) -> html.Span | None:

@@ -311,3 +311,14 @@ def test_spanish_page_and_phone_width(server, browser):
         widths = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], widths  # no sideways scrolling on a phone
         pg.rec.assert_clean()
+
+
+def test_the_population_sources_latest_data_is_a_year_not_a_month():
+    """The source line under the maps read "latest data Jan 2030" for yearly population figures."""
+    from dashboard import components
+
+    line = _text(components.provenance_line(["population"], "en"))
+    assert "latest data 2030" in line and "Jan 2030" not in line
+    assert "snapshot 2025-04-17 " in line + " "  # the bundled copy's id, without a same-day counter
+    monthly = _text(components.provenance_line(["cdc_vsrr_overdose"], "es"))
+    assert "datos más recientes ene 2026" in monthly
