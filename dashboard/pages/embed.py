@@ -39,6 +39,9 @@ def layout(**query) -> html.Div:
     panel = views.build_panel(reg.panels[chart], state)
     fig, notes = views.panel_figure(panel, state, views.x_range(state, [panel]))
     fig["layout"].update(height=None, autosize=True, margin={"l": 60, "r": 12, "t": 88, "b": 56})
+    # A fixed distance from the frame's top, not 3% of its height: in a 440 px frame the title's
+    # first line was cut (plotly's 'top' anchor leaves the first line's ascent above the point).
+    fig["layout"]["title"].update(y=1, pad={"t": 20})
     order = [p.key for p in reg.ordered()]
     full = replace(state, panels=tuple(sorted({*parsed.state.panels, chart}, key=order.index)))
     full_href = cite.base_url() + "/" + to_query(full, reg)

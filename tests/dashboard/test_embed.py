@@ -84,14 +84,17 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
     ("seizures", "not meaningful"),             # pounds under a per-100k link said nothing
     ("deaths", "No population estimate for"),   # lines stopping in 2024 said nothing
 ])
-def test_embed_shows_the_notes_of_its_chart_and_keeps_its_frame(base, chart, note):
+def test_embed_shows_the_notes_and_the_whole_title_of_its_chart_in_its_frame(base, chart, note):
     with chromium() as browser, open_page(browser, width=640, height=440) as page:
         goto_settled(page, f"{base}/embed?chart={chart}&transform=per100k")
         notes = page.inner_text(".embed-notes")
         assert note in notes, notes
         sizes = page.evaluate("() => ({doc: document.documentElement.scrollHeight, frame: window.innerHeight,"
-                              " graph: document.querySelector('.embed-graph').getBoundingClientRect().height})")
+                              " graph: document.querySelector('.embed-graph').getBoundingClientRect().height,"
+                              " top: document.querySelector('.embed-graph').getBoundingClientRect().top,"
+                              " title: document.querySelector('.gtitle').getBoundingClientRect().top})")
         assert sizes["doc"] <= sizes["frame"] + 2 and sizes["graph"] >= 220  # the notes box scrolls instead
+        assert sizes["title"] >= sizes["top"]  # the title's first line was cut by the frame's top edge
 
 
 def test_unknown_chart_falls_back_with_a_notice(base):
