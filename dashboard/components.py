@@ -12,6 +12,7 @@ from dashboard import i18n, store
 from dashboard.i18n import t
 from dashboard.registry import label
 from etl import vocabulary
+from etl.metadata import stale_after
 
 
 def provenance_line(source_ids: list[str], lang: str = "en") -> html.Div:
@@ -48,14 +49,27 @@ def _latest(source_id: str, date_max, lang: str) -> str:
     return str(pd.Timestamp(date_max).year) if frequencies == {"annual"} else i18n.month(date_max, lang)
 
 
+def cadence_label(cadence: str, lang: str) -> str:
+    key = f"sources.cadence.{cadence}"
+    return t(key, lang) if i18n.has(key) else cadence
+
+
+def stale_reason(p: dict, lang: str) -> str:
+    """Why a source is stale, in words: its snapshot's date and age against the limit for its
+    release interval (etl.metadata.stale_after)."""
+    return t("sources.fresh.stale", lang, date=i18n.day(p["snapshot"][:10], lang), days=i18n.number(p["age_days"] or 0, lang),
+             limit=i18n.number(stale_after(p.get("cadence_days")) or 0, lang), cadence=cadence_label(p["cadence"], lang))
+
+
+def badge(lang: str, reason: str | None = None) -> html.Span:
+    """The "stale" badge, with its reason as tooltip."""
+    return html.Span(t("prov.stale", lang), className="badge stale", title=reason)
+
+
 def stale_badge(p: dict, lang: str) -> html.Span | None:
-    """The "stale" badge of a source's provenance (store.provenance), or None when it is fresh:
-    one rule for every page that says how current a source is."""
-    if not p["stale"]:
-        return None
-    cadence = t(f"sources.cadence.{p['cadence']}", lang) if i18n.has(f"sources.cadence.{p['cadence']}") else p["cadence"]
-    return html.Span(t("prov.stale", lang), className="badge stale",
-                     title=t("prov.stale_title", lang, snapshot=p["snapshot"], days=p["age_days"] or 0, cadence=cadence))
+    """The stale badge of a source's provenance (store.provenance), or None when it is fresh: one
+    rule and one wording for every page that says how current a source is."""
+    return badge(lang, stale_reason(p, lang)) if p["stale"] else None
 
 
 DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",

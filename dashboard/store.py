@@ -251,6 +251,7 @@ def provenance(source_id: str, now: datetime | None = None) -> dict:
         "stale": stale,
         "age_days": age_days,
         "cadence": meta.get("cadence", ""),
+        "cadence_days": meta.get("cadence_days"),
     }
 
 

@@ -67,29 +67,18 @@ def _series_table(src, lang: str) -> html.Div:
     ])
 
 
-def _cadence(cadence: str, lang: str) -> str:
-    key = f"sources.cadence.{cadence}"
-    return t(key, lang) if has(key) else cadence
-
-
-def _badge(lang: str, reason: str | None = None) -> html.Span:
-    """The stale badge, with its reason as tooltip (the page also prints the reason beside it, for
-    screen readers and touch screens)."""
-    return html.Span(t("prov.stale", lang), className="badge stale", title=reason)
-
-
 def _freshness(p: dict, cadence_days: int | None, lang: str) -> html.P | None:
     """How old the source's snapshot is against its release interval, with the stale badge when
     store.provenance says so: the reason of each badge, in words."""
-    limit, cadence = stale_after(cadence_days), _cadence(p["cadence"], lang)
+    limit, cadence = stale_after(cadence_days), components.cadence_label(p["cadence"], lang)
     date = day(p["snapshot"][:10], lang)
     if limit is None:
         return html.P(t("sources.fresh.unscheduled", lang, cadence=cadence, date=date), className="source-meta")
-    params = {"date": date, "days": number(p["age_days"], lang), "limit": number(limit, lang), "cadence": cadence}
     if not p["stale"]:
-        return html.P(t("sources.fresh.current", lang, **params), className="source-meta")
-    reason = t("sources.fresh.stale", lang, **params)
-    return html.P([_badge(lang, reason), " ", reason], className="source-meta")
+        return html.P(t("sources.fresh.current", lang, date=date, days=number(p["age_days"], lang),
+                        limit=number(limit, lang), cadence=cadence), className="source-meta")
+    # the reason beside the badge too, for screen readers and touch screens
+    return html.P([components.stale_badge(p, lang), " ", components.stale_reason(p, lang)], className="source-meta")
 
 
 def _built(entry: dict, lang: str) -> str:
@@ -117,7 +106,7 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, prov: dict, lang: s
         _text(meta, "title", lang, html.H3, id=f"source-{sid}-title"),
         html.P([_text(meta, "publisher", lang, html.A, href=meta.landing_url, target="_blank", rel="noopener"),
                 " · ", _text(meta, "license", lang), " · ",
-                t("sources.cadence", lang, cadence=_cadence(meta.cadence, lang))], className="source-meta"),
+                t("sources.cadence", lang, cadence=components.cadence_label(meta.cadence, lang))], className="source-meta"),
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
                                                          target="_blank", rel="noopener")], className="source-meta"),
         html.P(_built(entry, lang), className="source-meta") if entry else None,
@@ -138,10 +127,11 @@ def stale_legend(cadences: dict[str, int | None], lang: str) -> html.Div:
     """What the stale badge means, with the age limit of each release interval the sources use
     (``cadences``: cadence -> days between releases, or None)."""
     timed = sorted((days, c) for c, days in cadences.items() if days)
-    limits = [t("sources.legend.limit", lang, days=number(stale_after(days), lang), cadence=_cadence(c, lang))
+    limits = [t("sources.legend.limit", lang, days=number(stale_after(days), lang),
+                cadence=components.cadence_label(c, lang))
               for days, c in timed]
-    never = sorted(_cadence(c, lang) for c, days in cadences.items() if not days)
-    rule = [_badge(lang), " ", t("sources.legend.stale", lang, factor=number(STALE_FACTOR, lang, digits=1),
+    never = sorted(components.cadence_label(c, lang) for c, days in cadences.items() if not days)
+    rule = [components.badge(lang), " ", t("sources.legend.stale", lang, factor=number(STALE_FACTOR, lang, digits=1),
                                  limits=listing(limits, lang))]
     if never:
         rule += [" ", t("sources.legend.unscheduled", lang, cadences=listing(never, lang))]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dashboard import store
+from dashboard import components, store
 from dashboard.i18n import t
 from etl.registry import all_sources
 
@@ -120,6 +120,8 @@ def test_each_stale_badge_gives_its_sources_reason_as_tooltip_and_in_text(dash_a
         for fact in facts:
             assert fact in badge.title, (sid, fact, badge.title)
             assert fact in _text(line), (sid, fact, _text(line))  # read out, not only hovered
+        # the badge under a chart says the same (it said "refresh with python -m etl run")
+        assert components.stale_badge(p, lang).title == badge.title
 
 
 @pytest.mark.parametrize("lang, offline, old", [
