@@ -586,7 +586,9 @@ def test_opening_the_wide_sections_on_a_phone_never_widens_the_page(browser, ser
     phone = context.new_page()
     phone.set_default_timeout(TIMEOUT_MS)
     try:
-        open_view(phone, server, "/?lang=es", panels=DEFAULT_PANELS)
+        # every chart: the longest permalink, one unbreakable word of ~300 characters
+        every = "deaths,homicides,firearm_share,seizures,lab_reports,unodc_seizures,federal_crimes,incidence,sanctions,oc_index"
+        open_view(phone, server, f"/?lang=es&panels={every}", panels=DEFAULT_PANELS)
         for details in ("#change-table", "#cite-view"):
             phone.locator(f"details:has({details}) > summary").click()
             phone.wait_for_function(f"() => document.querySelector('{details}').offsetHeight > 0")
