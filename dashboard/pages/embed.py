@@ -40,8 +40,11 @@ def layout(**query) -> html.Div:
     fig, notes = views.panel_figure(panel, state, views.x_range(state, [panel]))
     fig["layout"].update(height=None, autosize=True, margin={"l": 60, "r": 12, "t": 88, "b": 56})
     # A fixed distance from the frame's top, not 3% of its height: in a 440 px frame the title's
-    # first line was cut (plotly's 'top' anchor leaves the first line's ascent above the point).
-    fig["layout"]["title"].update(y=1, pad={"t": 20})
+    # first line was cut. plotly's 'top' anchor leaves the first line's ascent above the point, and
+    # each further source line (two sources: two lines) lifts the block by about two lines more.
+    source_lines = fig["layout"]["title"]["subtitle"]["text"].count("<br>")
+    fig["layout"]["title"].update(y=1, pad={"t": 20 + 26 * source_lines})
+    fig["layout"]["margin"]["t"] += 26 * source_lines
     order = [p.key for p in reg.ordered()]
     full = replace(state, panels=tuple(sorted({*parsed.state.panels, chart}, key=order.index)))
     full_href = cite.base_url() + "/" + to_query(full, reg)

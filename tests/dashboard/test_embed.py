@@ -83,6 +83,7 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
 @pytest.mark.parametrize("chart, note", [
     ("seizures", "not meaningful"),             # pounds under a per-100k link said nothing
     ("deaths", "No population estimate for"),   # lines stopping in 2024 said nothing
+    ("homicides", "SESNSP counts victims"),     # two sources: a source line more, which lifted the title off
 ])
 def test_embed_shows_the_notes_and_the_whole_title_of_its_chart_in_its_frame(base, chart, note):
     with chromium() as browser, open_page(browser, width=640, height=440) as page:
