@@ -92,6 +92,7 @@ LOG_WIDE_RATIO = 8  # largest / smallest value over which a log axis has ticks a
 HIGHLIGHT_LABEL_WIDTH = 32  # characters of a highlighted milestone's name over its line
 # A y-axis title runs up the plot, about 220 px of it on a phone: longer ones ran into the legend.
 YTITLE_WRAP = 28
+LEGEND_WRAP = 40  # characters of a legend entry: plotly does not wrap them
 
 
 def _segments(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -333,7 +334,9 @@ def changepoint_trace(dates: list[pd.Timestamp], labels: list[str], of: str = ""
     (named in the legend: on a chart of two lines, the reader could not tell whose they were)."""
     return {
         "type": "scatter", "x": dates, "y": [0.03] * len(dates), "yaxis": "y3", "mode": "markers",
-        "name": f"{text.changepoints}: {of}" if of else text.changepoints, "text": [wrap(x) for x in labels],
+        # wrapped: "Detected change points: Homicide victims (SESNSP, prosecutors' files)" ran off a phone
+        "name": wrap(f"{text.changepoints}: {of}", LEGEND_WRAP) if of else text.changepoints,
+        "text": [wrap(x) for x in labels],
         "marker": {"symbol": "diamond", "size": 11, "color": CHANGEPOINT_COLOR, "line": {"width": 1, "color": "#fff"}},
         "hovertemplate": f"<b>{text.changepoint}</b> %{{x|%b %Y}}<br>%{{text}}<extra></extra>",
     }

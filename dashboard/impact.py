@@ -474,6 +474,7 @@ def source_subtitle(series_ids: list[str], lang: str) -> dict:
 # the bottom of the figure instead, a phone's legend of seven or nine rows covered the x labels.
 LEGEND_BELOW = {"orientation": "h", "y": -0.14, "yanchor": "top", "x": 0}
 YTITLE_WRAP = 22
+XTITLE_WRAP = 40  # characters: a phone's plot is about 300 px wide
 # Characters per title line that fit a phone's chart (SVG titles never wrap themselves).
 TITLE_WRAP = 44
 
@@ -657,7 +658,9 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
         "title": title,
         "margin": {"t": 72 + extra},
         "font": {"family": FONT, "size": 12}, "separators": SEPARATORS, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
-        "xaxis": {"title": {"text": t("impact.xcorr.x_axis", lang)}, "gridcolor": "#eee"},
+        # wrapped: "rezago k en meses (k > 0: la primera serie anticipa k meses)" ran off a phone's chart
+        "xaxis": {"title": {"text": wrap(t("impact.xcorr.x_axis", lang), XTITLE_WRAP)}, "gridcolor": "#eee",
+                  "automargin": True},
         "yaxis": {"title": _ytitle(t("impact.xcorr.y_axis", lang)), "range": [-1, 1], "gridcolor": "#eee"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": b, "y1": b,
                     "line": {"color": c, "dash": d}} for b, c, d in band_lines],

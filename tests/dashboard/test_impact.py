@@ -334,3 +334,11 @@ def test_the_answer_mentions_a_bend_the_table_shows_as_significant(series, geo, 
         p = row["p"].replace("\u00a0", " ")
         assert f"at {row['estimate']} (p {p if p.startswith('<') else '= ' + p})" in text.replace("\u00a0", " ")
         assert "cambie de pendiente" in impact.verdict_text(r, "es")
+
+
+def test_the_cross_correlation_axis_title_wraps_to_fit_a_phone():
+    """Real data, Spanish: "rezago k en meses (k > 0: la primera serie anticipa k meses)" ran off
+    both sides of a 390 px chart."""
+    fig, _, _ = impact.xcorr(FENTANYL, "CBP-SWB", CDC_SYNTH, "US", "es")
+    lines = fig["layout"]["xaxis"]["title"]["text"].split("<br>")
+    assert len(lines) >= 2 and max(len(x) for x in lines) <= impact.XTITLE_WRAP

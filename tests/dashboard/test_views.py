@@ -645,7 +645,8 @@ def test_change_points_name_the_line_they_were_found_in(reg, DEFAULT):
     assert len(p.lines) >= 2
     fig, _ = views.panel_figure(p, s, views.x_range(s, [p]))
     (cp,) = [tr for tr in fig["data"] if tr.get("marker", {}).get("symbol") == "diamond"]
-    assert cp["name"] == f"Detected change points: {p.lines[0].name}"
+    assert cp["name"].replace("<br>", " ") == f"Detected change points: {p.lines[0].name}"
+    assert max(len(line) for line in cp["name"].split("<br>")) <= figures.LEGEND_WRAP  # fits a phone's legend
     assert cp["x"] and all(label.startswith(p.lines[0].name) for label in cp["text"])
 
 
