@@ -400,9 +400,6 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
     per = t(f"impact.per.{its.period_unit}", lang)
     to = t("impact.to", lang)
 
-    def p(v: float) -> str:
-        return p_value(v, lang)
-
     means = shared_digits([w.mean_before, w.mean_after, w.difference])  # read together: one precision
     step = shared_digits([c.per_period, c.per_period_low, c.per_period_high])
 
@@ -417,7 +414,7 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
          "estimate": f"{signed_num(w.difference, lang, means)} ({signed_pct(w.pct_change / 100, lang) if w.pct_change is not None else '—'})",
          "interval": "", "p": ""},
         {"measure": t("impact.row.step", lang), "estimate": signed_pct(c.pct, lang),
-         "interval": f"{signed_pct(c.pct_low, lang)} {to} {signed_pct(c.pct_high, lang)}", "p": p(c.p_value)},
+         "interval": f"{signed_pct(c.pct_low, lang)} {to} {signed_pct(c.pct_high, lang)}", "p": p_value(c.p_value, lang)},
         {"measure": t("impact.row.step_count", lang, unit=unit, per=per), "estimate": signed_num(c.per_period, lang, step),
          "interval": f"{signed_num(c.per_period_low, lang, step)} {to} {signed_num(c.per_period_high, lang, step)}",
          "p": ""},
@@ -426,12 +423,12 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
         b = its.bend
         rows.append({"measure": t("impact.row.bend", lang), "estimate": signed_pct(np.expm1(b.estimate), lang),
                      "interval": f"{signed_pct(np.expm1(b.ci_low), lang)} {to} {signed_pct(np.expm1(b.ci_high), lang)}",
-                     "p": p(b.p_value)})
+                     "p": p_value(b.p_value, lang)})
     if pl.n_placebos:
         rows.append({"measure": t("impact.row.placebo_time", lang, n=str(pl.n_placebos)),
                      "estimate": t("impact.cell.placebo_time", lang, share=percent(pl.share, lang), rank=str(pl.rank),
                                    n=str(pl.n_placebos + 1)),
-                     "interval": "", "p": p(pl.p_value)})
+                     "interval": "", "p": p_value(pl.p_value, lang)})
     else:
         rows.append({"measure": t("impact.row.placebo_time", lang, n="0"), "estimate": t("impact.cell.no_placebo", lang),
                      "interval": "", "p": ""})
@@ -440,7 +437,7 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
         rows.append({"measure": t("impact.row.placebo_space", lang, n=str(len(s.donors))),
                      "estimate": t("impact.cell.placebo_space", lang, pct=signed_pct(s.effect_pct, lang),
                                    rank=str(s.rank), n=str(s.n_units), rmspe=number(s.pre_rmspe, lang, 1)),
-                     "interval": "", "p": p(s.p_value)})
+                     "interval": "", "p": p_value(s.p_value, lang)})
     else:
         code = r.synth_status[0]
         rows.append({"measure": t("impact.row.placebo_space", lang, n="0"),

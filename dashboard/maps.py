@@ -149,10 +149,10 @@ def years_for(us_option: str, mx_option: str) -> list[int]:
     return sorted(set(years("us", us_option)) | set(years("mx", mx_option)))
 
 
-def year_empty_notice(year: int, us_option: str, mx_option: str) -> list[tuple[str, dict]]:
-    """A notice (catalog key and parameters) when neither chosen map draws ``year``. The year is
-    kept, not moved: a link opens the view it named, and a cached answer depends on its inputs only."""
-    choices = years_for(us_option, mx_option)
+def year_empty_notice(year: int, choices: list[int]) -> list[tuple[str, dict]]:
+    """A notice (catalog key and parameters) when ``year`` is not among ``choices`` (``years_for``
+    the chosen maps). The year is kept, not moved: a link opens the view it named, and a cached
+    answer depends on its inputs only."""
     if year in choices or not choices:
         return []
     return [("maps.notice.year_empty", {"year": str(year), "first": str(choices[0]), "last": str(choices[-1])})]

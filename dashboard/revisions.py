@@ -87,10 +87,10 @@ def summary(rev: pd.DataFrame, lang: str = "en", as_of: str | None = None) -> st
     the series has revisions that came out after ``as_of`` only, the sentence says none had yet."""
     if as_of is None:
         return _summary(rev, lang)
-    day = f"{pd.Timestamp(as_of):%Y-%m-%d}"
-    published = [v for v in vintages() if v <= day]
+    day, every = f"{pd.Timestamp(as_of):%Y-%m-%d}", vintages()  # one listing of the snapshots on disk
+    published = [v for v in every if v <= day]
     full = _summary(rev, lang)
-    if len(published) == len(vintages()) or not full:  # every vintage known (or nothing ever revised)
+    if len(published) == len(every) or not full:  # every vintage known (or nothing ever revised)
         return full
     known = _summary(rev[rev["vintage"] <= day], lang)
     if known:

@@ -37,15 +37,14 @@ def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
     return {**sel, "year": int(sel["year"])}, notes
 
 
-def _year_options(us_drug: str, mx_source: str, year: int) -> list[dict]:
+def _year_controls(us_drug: str, mx_source: str, year: int, lang: str) -> tuple[list[dict], html.Div | None]:
     """The Year list, latest first: the years at least one of the two chosen maps draws, and the
-    year shown (an old link's, or one the other series drew), so the list never hides it."""
-    return [{"label": str(y), "value": y} for y in sorted({*maps.years_for(us_drug, mx_source), year}, reverse=True)]
-
-
-def _year_note(year: int, us_drug: str, mx_source: str, lang: str):
-    notes = maps.year_empty_notice(year, us_drug, mx_source)
-    return components.notices([t(k, lang, **p) for k, p in notes], "warning") if notes else None
+    year shown (an old link's, or one the other series drew), so the list never hides it; and the
+    notice when neither map draws that year."""
+    choices = maps.years_for(us_drug, mx_source)
+    options = [{"label": str(y), "value": y} for y in sorted({*choices, year}, reverse=True)]
+    notes = maps.year_empty_notice(year, choices)
+    return options, components.notices([t(k, lang, **p) for k, p in notes], "warning") if notes else None
 
 
 def _str_in(value, options) -> bool:
@@ -90,6 +89,7 @@ def _map_panel(key: str, lang: str) -> html.Section:
 def layout(**query) -> html.Div:
     lang = components.page_lang(query)
     sel, notes = parse(query)
+    year_options, year_note = _year_controls(sel["us_drug"], sel["mx_source"], sel["year"], lang)
     return html.Div([
         dcc.Store(id="maps-query"), dcc.Store(id="maps-lang", data=lang), dcc.Store(id="maps-sort", data=sel["sort"]),
         components.notices([t(key, lang, **params) for key, params in notes], "warning"),
@@ -97,7 +97,7 @@ def layout(**query) -> html.Div:
         html.P(t("maps.lede", lang), className="lede"),
         html.Div([
             html.Div([html.Label(t("maps.year", lang), htmlFor="map-year", className="ctl-label", id="map-year-label"),
-                      dcc.Dropdown(id="map-year", options=_year_options(sel["us_drug"], sel["mx_source"], sel["year"]),
+                      dcc.Dropdown(id="map-year", options=year_options,
                                    value=sel["year"], clearable=False, searchable=False,
                                    className="year-dropdown")], className="ctl"),
             _radio("map-us-drug", t("maps.us.control", lang), sel["us_drug"],
@@ -106,8 +106,7 @@ def layout(**query) -> html.Div:
                    {k: maps.series_title("mx", k, lang) for k in maps.MX.options}),
         ], className="map-controls"),
         # a year neither chosen map draws is kept (links open what they name) and said so
-        html.Div(_year_note(sel["year"], sel["us_drug"], sel["mx_source"], lang), id="map-year-note",
-                 **{"aria-live": "polite"}),
+        html.Div(year_note, id="map-year-note", **{"aria-live": "polite"}),
         html.Div([_map_panel("us", lang), _map_panel("mx", lang)], className="maps", id="charts"),
         html.P(t("maps.method", lang), className="lede"),
     ], lang=lang)
@@ -166,8 +165,7 @@ def update_maps(year, us_drug, mx_source, sort, lang):
     if lang != "en":
         params["lang"] = lang
     return (*_one_map("us", us_drug, year, lang, sort), *_one_map("mx", mx_source, year, lang, sort),
-            # the Year list follows the series chosen
-            "?" + urlencode(params), _year_options(us_drug, mx_source, year), _year_note(year, us_drug, mx_source, lang))
+            "?" + urlencode(params), *_year_controls(us_drug, mx_source, year, lang))  # the list follows the series
 
 
 @callback(Output("maps-sort", "data"), Input({"type": "map-sort", "map": ALL, "col": ALL}, "n_clicks"),

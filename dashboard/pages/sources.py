@@ -67,10 +67,10 @@ def _series_table(src, lang: str) -> html.Div:
     ])
 
 
-def _freshness(p: dict, cadence_days: int | None, lang: str) -> html.P | None:
+def _freshness(p: dict, lang: str) -> html.P | None:
     """How old the source's snapshot is against its release interval, with the stale badge when
     store.provenance says so: the reason of each badge, in words."""
-    limit, cadence = stale_after(cadence_days), components.cadence_label(p["cadence"], lang)
+    limit, cadence = stale_after(p["cadence_days"]), components.cadence_label(p["cadence"], lang)
     date = day(p["snapshot"][:10], lang)
     if limit is None:
         return html.P(t("sources.fresh.unscheduled", lang, cadence=cadence, date=date), className="source-meta")
@@ -110,7 +110,7 @@ def _source_block(sid: str, src, entry: dict, attempt: dict, prov: dict, lang: s
         html.P([t("sources.download", lang), " ", html.A(html.Code(meta.download_url), href=meta.download_url,
                                                          target="_blank", rel="noopener")], className="source-meta"),
         html.P(_built(entry, lang), className="source-meta") if entry else None,
-        _freshness(prov, meta.cadence_days, lang) if entry.get("snapshot") else None,
+        _freshness(prov, lang) if entry.get("snapshot") else None,
         html.P(_last_run(attempt, lang), className="source-meta"),
         html.P([t("sources.last_error", lang, at=attempt.get("at", "—")), " ",
                 html.Span(attempt.get("error"), lang="en")], className="notice warning")
