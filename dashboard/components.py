@@ -123,6 +123,34 @@ def milestone_list(ms: pd.DataFrame, categories: tuple[str, ...], highlight: str
     return html.Ol(items, className="ms-list")
 
 
+NUMERIC_CELL_MAX = 24  # characters: "−48.4% to +138.2%" is a number; anything longer is prose
+
+
+def frame_table(frame: pd.DataFrame, headers: dict[str, str], *, table_id: str, label: str,
+                numeric: tuple[str, ...] = (), compact: bool = False) -> html.Div:
+    """A frame of formatted values as a plain HTML table in a box that scrolls sideways on a phone:
+    real <th scope> headers for screen readers, copyable text, and none of the data-table
+    component's bundles (which Dash is dropping from its built-in components). ``label`` names the
+    table and its scrolling box for screen readers (the heading above it, as a rule); a ``compact``
+    table is as wide as its contents, not the page (two columns 1,200 px apart are hard to read)."""
+    columns = [c for c in headers if c in frame.columns]
+
+    def cell(column, value):
+        if pd.isna(value):
+            return html.Td("—", className="num" if column in numeric else None)
+        # A number (or an interval) sits right and never breaks; a sentence in a numeric column
+        # ("a step as large in 90% of them; rank 39 of 43") wraps, or a phone's table ran 900 px wide.
+        short = len(str(value)) <= NUMERIC_CELL_MAX
+        return html.Td(value, className=("num" if short else "num-text") if column in numeric else None)
+
+    return html.Div(html.Table([
+        html.Thead(html.Tr([html.Th(headers[c], scope="col", className="num" if c in numeric else None)
+                            for c in columns])),
+        html.Tbody([html.Tr([cell(c, row[c]) for c in columns]) for row in frame.to_dict("records")]),
+    ], className="data-table frame-table" + (" compact" if compact else ""), id=table_id, **{"aria-label": label}), className="table-scroll", tabIndex=0,
+        role="region", **{"aria-label": label})
+
+
 def cite_block(citation: dict, snippet: str, lang: str = "en") -> html.Div:
     snaps = ", ".join(f"{k} {v}" for k, v in citation["snapshots"].items())
     return html.Div([

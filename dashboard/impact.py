@@ -445,8 +445,9 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["measure", "estimate", "interval", "p"])
 
 
-def table_columns(lang: str) -> list[dict]:
-    return [{"name": t(f"impact.col.{c}", lang), "id": c} for c in ("measure", "estimate", "interval", "p")]
+def table_headers(lang: str) -> dict[str, str]:
+    """The results table's columns (of ``results_table``) and their headers."""
+    return {c: t(f"impact.col.{c}", lang) for c in ("measure", "estimate", "interval", "p")}
 
 
 def caveats(r: ImpactResult, lang: str) -> list[str]:

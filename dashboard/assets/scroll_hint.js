@@ -3,7 +3,7 @@
 // that has more to show (style.css fades that edge), kept up to date as it scrolls, as the window
 // resizes, and as Dash redraws its contents.
 (function () {
-    const BOXES = '.table-scroll, .dash-spreadsheet-container';
+    const BOXES = '.table-scroll';
     const SLACK = 2;  // px: sub-pixel widths are not "more"
 
     function mark(box) {

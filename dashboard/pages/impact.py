@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import dash
 import flask
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import components, impact, response_cache, store
@@ -19,9 +19,6 @@ from dashboard.i18n import DEFAULT_LANG, LANGS, PLOTLY_LOCALES, best_lang, day, 
 dash.register_page(__name__, path="/impact", name="Impact", title=components.page_title("impact.page_title"))
 
 PARAMS = ("series", "geo", "milestone", "window", "gap", "x", "y", "lang")
-CELL = {"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal",
-        "height": "auto"}
-HEADER = {"fontWeight": "600", "background": "#f4f6f8"}
 
 
 def _page_defaults() -> dict:
@@ -163,12 +160,13 @@ def layout(**query) -> html.Div:
 def discrepancy_section(lang: str) -> list:
     fig, table, notes = impact.discrepancy(lang)
     source_ids = sorted({impact.series_choices()[s].source_id for s in impact.defaults()["discrepancy"].values()})
+    flagged = t("impact.disc.flagged", lang, n=str(table["state"].nunique()))
     return [
         _graph("disc-figure", lang, figure=fig),
-        html.H4(t("impact.disc.flagged", lang, n=str(table["state"].nunique()))),
-        dash_table.DataTable(data=table.to_dict("records"),
-                             columns=[{"name": t(f"impact.disc.col.{c}", lang), "id": c} for c in table.columns],
-                             style_cell=CELL, style_header=HEADER, page_size=12, id="disc-table"),
+        html.H4(flagged),
+        components.frame_table(table, {c: t(f"impact.disc.col.{c}", lang) for c in table.columns},
+                               table_id="disc-table", label=flagged,
+                               numeric=("year", "inegi", "sesnsp", "ratio", "ratio_change"), compact=True),
         components.notices(notes, lang=lang),
         components.provenance_line(source_ids, lang),
     ]
@@ -187,9 +185,9 @@ def geo_options(series_id, geo, lang):
     return options, geo if _str_in(geo, valid) else impact.default_geo(series_id)
 
 
-def _table(frame, lang: str, tid: str) -> dash_table.DataTable:
-    return dash_table.DataTable(data=frame.to_dict("records"), columns=impact.table_columns(lang), style_cell=CELL,
-                                style_header=HEADER, id=tid)
+def _results_table(frame, lang: str) -> html.Div:
+    return components.frame_table(frame, impact.table_headers(lang), table_id="imp-results",
+                                  label=t("impact.heading.numbers", lang), numeric=("estimate", "interval", "p"))
 
 
 def _synth_block(result, lang: str):
@@ -202,8 +200,9 @@ def _synth_block(result, lang: str):
         _graph("imp-synth-figure", lang, figure=impact.synth_figure(result, lang)),
         html.H4(t("impact.heading.weights", lang)),
         html.P(t("impact.synth.pool", lang, n=str(len(s.donors)), rmspe=number(s.pre_rmspe, lang, 1))),
-        dash_table.DataTable(data=weights.to_dict("records"), id="imp-weights", style_cell=CELL, style_header=HEADER,
-                             columns=[{"name": t(f"impact.synth.col.{c}", lang), "id": c} for c in weights.columns]),
+        components.frame_table(weights, {c: t(f"impact.synth.col.{c}", lang) for c in weights.columns},
+                               table_id="imp-weights", label=t("impact.heading.weights", lang), numeric=("weight",),
+                               compact=True),
     ])
 
 
@@ -239,7 +238,7 @@ def update_impact(series_id, geo, milestone, window, gap, x_id, y_id, lang):
                         html.Ul([html.Li(c) for c in impact.caveats(result, lang)]),
                         html.P(t("impact.caveat.model", lang), className="fig-note")])
     return (impact.verdict_text(result, lang), impact.impact_figure(result, lang),
-            _table(impact.results_table(result, lang), lang, "imp-results"), placebo, _synth_block(result, lang),
+            _results_table(impact.results_table(result, lang), lang), placebo, _synth_block(result, lang),
             caveats, prov, query)
 
 

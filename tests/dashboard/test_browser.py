@@ -549,7 +549,7 @@ def test_impact_page_shows_fit_counterfactual_results_and_caveats(page, server):
     page.errors.assert_none()
 
 
-SCROLL_CLASSES = ("() => { const b = document.querySelector('#disc-table .dash-spreadsheet-container');"
+SCROLL_CLASSES = ("() => { const t = document.querySelector('#disc-table'), b = t && t.closest('.table-scroll');"
                   " return b ? [b.classList.contains('scroll-more-left'), b.classList.contains('scroll-more-right')]"
                   " : null; }")
 
@@ -564,9 +564,9 @@ def test_a_table_wider_than_a_phone_fades_the_side_with_more_columns(browser, se
         phone.goto(server + "/impact")
         phone.wait_for_function(f"() => {{ const c = ({SCROLL_CLASSES})(); return c && c[1]; }}")
         assert phone.evaluate(SCROLL_CLASSES) == [False, True]
-        phone.evaluate("() => { document.querySelector('#disc-table .dash-spreadsheet-container').scrollLeft = 1e6; }")
+        phone.evaluate("() => { document.querySelector('#disc-table').closest('.table-scroll').scrollLeft = 1e6; }")
         phone.wait_for_function(f"() => {{ const c = ({SCROLL_CLASSES})(); return c[0] && !c[1]; }}")
-        fade = phone.evaluate("() => getComputedStyle(document.querySelector('#disc-table .dash-spreadsheet-container'))"
+        fade = phone.evaluate("() => getComputedStyle(document.querySelector('#disc-table').closest('.table-scroll'))"
                               ".maskImage")
         assert "linear-gradient" in fade
     finally:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from app import app  # noqa: F401  (registers pages)
-from dashboard import impact
+from dashboard import components, impact
 from dashboard.analysis import AnalysisError
 from dashboard.i18n import catalog
 from dashboard.pages import impact as page
@@ -75,7 +75,7 @@ def test_table_rows_in_both_languages():
     assert "Placebo dates" in measures and "Placebo in space" in measures
     es = impact.results_table(r, "es")
     assert "Cambio de nivel en el hito" in " ".join(es["measure"]) and "víctimas al mes" in " ".join(es["measure"])
-    assert [c["name"] for c in impact.table_columns("es")] == ["Medida", "Estimación", "Intervalo de 95 %", "Valor p"]
+    assert list(impact.table_headers("es").values()) == ["Medida", "Estimación", "Intervalo de 95 %", "Valor p"]
 
 
 def test_state_series_get_a_synthetic_control_with_pool_and_rank():
@@ -190,6 +190,32 @@ def test_source_discrepancy_flags_states_and_draws_mexico():
     assert abs(ratio_2020 - 35787 / 34569) < 1e-9  # INEGI 35,787 / SESNSP 34,569
     fig_es, _, _ = impact.discrepancy("es")
     assert "México" in {t["name"] for t in fig_es["data"]}
+
+
+def test_flagged_states_are_a_plain_table_with_headers_and_right_aligned_numbers():
+    """Impact's tables are HTML tables (Dash is dropping DataTable): a header per column with
+    scope for screen readers, numbers right-aligned and unbroken, prose in a numeric column left
+    to wrap, a missing value as a dash, in a labelled box that scrolls sideways on a phone."""
+    _, table, _ = impact.discrepancy("es")
+    box = page.discrepancy_section("es")[2]
+    grid = box.children
+    assert box.className == "table-scroll" and box.role == "region" and box.tabIndex == 0
+    assert grid.id == "disc-table" and "compact" in grid.className
+    head, body = grid.children
+    headers = [th.children for th in head.children.children]
+    assert headers == [catalog("es")[f"impact.disc.col.{c}"] for c in table.columns]
+    assert {th.scope for th in head.children.children} == {"col"}
+    first = body.children[0].children
+    assert [td.children for td in first] == list(table.iloc[0])
+    assert first[0].className is None and {td.className for td in first[1:]} == {"num"}
+    assert len(body.children) == len(table)
+
+    prose = pd.DataFrame({"measure": ["Placebo dates", "Step"],  # synthetic: one sentence, one gap
+                          "estimate": ["a step as large in 90% of them; rank 39 of 43", None]})
+    cells = [r.children for r in components.frame_table(prose, {"measure": "M", "estimate": "E"},
+                                                        table_id="t", label="L", numeric=("estimate",))
+             .children.children[1].children]
+    assert cells[0][1].className == "num-text" and (cells[1][1].children, cells[1][1].className) == ("—", "num")
 
 
 def test_flag_styles_stay_distinct_past_the_palette():
