@@ -1,8 +1,9 @@
 """Embed: one timeline chart for a news article's iframe.
 
 ``/embed?chart=<panel>&<the timeline's view parameters>`` renders that panel as the timeline would
-(same state parser, same figure), with its title, source line, its notes, a milestone key and a link
-to the full view; no navigation and no controls, sized to its frame.
+(same state parser, same figure), with its title and source line; no navigation and no controls.
+The chart, its source and a link to the full view fill the frame; the summary, the notes and a
+milestone key follow, a scroll away.
 """
 
 from __future__ import annotations
@@ -54,24 +55,27 @@ def layout(**query) -> html.Div:
     return html.Div([
         html.H1(panel.title, className="sr-only"),  # the chart's own title shows it
         components.notices(parsed.notices + notices, "warning", lang),
+        # The frame's height but for the source line under it: the chart and its link are what the
+        # article's reader sees; the summary, notes and key follow and the frame scrolls to them.
+        # Squeezed in with them, they left a 16:11 frame (640 x 440, what the embed code makes) a
+        # 26 px plot. Inline: dcc.Graph's own inline height of 100% would win over the stylesheet.
         dcc.Graph(id="embed-fig", figure=fig, className="embed-graph", responsive=True,
+                  style={"height": "max(260px, 100vh - 44px)"},
                   config={**EMBED_CONFIG, "locale": i18n.PLOTLY_LOCALES[lang],
                           "toImageButtonOptions": {"format": "png", "filename": f"xborder-{chart}", "scale": 2}}),
+        html.Div([
+            html.Span(views.source_note(panel), className="embed-source"),
+            " · ",
+            html.A(t("embed.open_full", lang), href=full_href, target="_blank", rel="noopener", className="embed-open"),
+        ], className="embed-foot"),
         html.P(views.text_summary(panel), className="chart-summary"),
-        # The timeline's notes under the chart too: without them an embed drew pounds under a
-        # per-100k link, or overdose lines stopping in 2024, and said nothing. A short box that
-        # scrolls, so the chart keeps its frame.
-        html.Div(components.notices(notes, lang=lang), className="embed-notes", tabIndex=0, role="region",
-                 **{"aria-label": t("embed.notes", lang)}) if notes else None,
+        # The timeline's notes too: without them an embed drew pounds under a per-100k link, or
+        # overdose lines stopping in 2024, and said nothing.
+        html.Div(components.notices(notes, lang=lang), className="embed-notes") if notes else None,
         html.Details([
             html.Summary(t("embed.key", lang)),
             html.Ol([html.Li(f"{numbers.get(m.id, '')} · {i18n.day(m.date, lang)} · "
                              f"{m.title_es if lang == 'es' else m.title_en}", value=numbers.get(m.id))
                      for m in ms.itertuples()], className="embed-key"),
         ], className="embed-key-box"),
-        html.Div([
-            html.Span(views.source_note(panel), className="embed-source"),
-            " · ",
-            html.A(t("embed.open_full", lang), href=full_href, target="_blank", rel="noopener", className="embed-open"),
-        ], className="embed-foot"),
     ], className="embed", lang=lang)

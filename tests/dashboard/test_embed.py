@@ -66,7 +66,8 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
                     link: document.querySelector('.embed-open').textContent,
                     href: document.querySelector('.embed-open').getAttribute('href'),
                     lang: document.querySelector('.embed').getAttribute('lang'),
-                    height: document.documentElement.scrollHeight, frameHeight: window.innerHeight};
+                    footBottom: document.querySelector('.embed-foot').getBoundingClientRect().bottom,
+                    frameHeight: window.innerHeight};
         }""")
         as_read = {k: info[k].replace("<br>", " ") for k in ("title", "sub")}  # long lines are wrapped
         assert title in as_read["title"]
@@ -76,7 +77,7 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
         assert link in info["link"] and info["lang"] == lang
         href = parse_qs(urlparse(info["href"]).query)
         assert href["cbp_geo"] == ["US"] and href["seizures.drug"] == ["fentanyl,cocaine"]
-        assert info["height"] <= info["frameHeight"] + 2     # sized to its frame: no scrolling inside
+        assert info["footBottom"] <= info["frameHeight"] + 2  # chart, source and link fill the frame
         page.rec.assert_clean()
 
 
@@ -85,16 +86,19 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
     ("deaths", "No population estimate for"),   # lines stopping in 2024 said nothing
     ("homicides", "SESNSP counts victims"),     # two sources: a source line more, which lifted the title off
 ])
-def test_embed_shows_the_notes_and_the_whole_title_of_its_chart_in_its_frame(base, chart, note):
+def test_embed_gives_its_frame_to_the_chart_and_keeps_its_notes_and_whole_title(base, chart, note):
     with chromium() as browser, open_page(browser, width=640, height=440) as page:
         goto_settled(page, f"{base}/embed?chart={chart}&transform=per100k")
         notes = page.inner_text(".embed-notes")
         assert note in notes, notes
-        sizes = page.evaluate("() => ({doc: document.documentElement.scrollHeight, frame: window.innerHeight,"
-                              " graph: document.querySelector('.embed-graph').getBoundingClientRect().height,"
+        sizes = page.evaluate("() => ({frame: window.innerHeight,"
+                              " foot: document.querySelector('.embed-foot').getBoundingClientRect().bottom,"
+                              " plot: document.querySelector('.embed-graph .nsewdrag').getBoundingClientRect().height,"
                               " top: document.querySelector('.embed-graph').getBoundingClientRect().top,"
                               " title: document.querySelector('.gtitle').getBoundingClientRect().top})")
-        assert sizes["doc"] <= sizes["frame"] + 2 and sizes["graph"] >= 220  # the notes box scrolls instead
+        # The chart, its source and link fill the 16:11 frame the embed code makes; the notes follow
+        # (stacked in the frame with them, they squeezed the plot to 26 px).
+        assert sizes["foot"] <= sizes["frame"] + 2 and sizes["plot"] >= 150, sizes
         assert sizes["title"] >= sizes["top"]  # the title's first line was cut by the frame's top edge
 
 
