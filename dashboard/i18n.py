@@ -82,9 +82,15 @@ def _fmt(value, lang: str):
     return value
 
 
+def _finite(value) -> bool:
+    # Babel cannot quantize inf (decimal.InvalidOperation): an interval's bound of exp(205) was a 500.
+    return value is not None and math.isfinite(value)
+
+
 def number(value: float, lang: str = DEFAULT_LANG, digits: int | None = None) -> str:
-    """A readable number in the locale: 34,569 / 1,234.5 / 0.42; ``digits`` fixes the decimals."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A readable number in the locale: 34,569 / 1,234.5 / 0.42; ``digits`` fixes the decimals.
+    No number (None, NaN, an infinite estimate) is a dash."""
+    if not _finite(value):
         return "—"
     loc = BABEL_LOCALES[lang_or_default(lang)]
     if digits is None:
@@ -97,7 +103,7 @@ def number(value: float, lang: str = DEFAULT_LANG, digits: int | None = None) ->
 def shared_digits(values) -> int:
     """The decimals ``number`` would give the largest of ``values``, for all of them: numbers read
     together (a range, before and after) keep one precision ("882" beside "1,261", not "882.2")."""
-    finite = [abs(float(v)) for v in values if v is not None and not math.isnan(float(v))]
+    finite = [abs(float(v)) for v in values if _finite(v)]
     if not finite or all(v.is_integer() for v in finite):
         return 0
     a = max(finite)
@@ -106,10 +112,27 @@ def shared_digits(values) -> int:
 
 def percent(value: float, lang: str = DEFAULT_LANG, digits: int = 0) -> str:
     """0.55 -> "55%" (en) / "55 %" (es-MX as CLDR writes it)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if not _finite(value):
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
     return format_percent(value, format=pattern, locale=BABEL_LOCALES[lang_or_default(lang)])
+
+
+def _signed(text: str, value: float) -> str:
+    # The sign of what is shown: a change that rounds to 0 has none; a minus is a true minus.
+    if text == "—" or not any(c in "123456789" for c in text):
+        return text
+    return ("+" if value > 0 else "−") + text
+
+
+def signed_number(value: float, lang: str = DEFAULT_LANG, digits: int | None = None) -> str:
+    """+1,269 / −12.5 / 0: a change's direction is part of its meaning."""
+    return _signed(number(abs(value), lang, digits), value) if _finite(value) else "—"
+
+
+def signed_percent(value: float, lang: str = DEFAULT_LANG, digits: int = 1) -> str:
+    """0.019 -> +1.9% / −0.3% (es-MX: +1.9 %); 0.0% has no sign."""
+    return _signed(percent(abs(value), lang, digits), value) if _finite(value) else "—"
 
 
 def month(value, lang: str = DEFAULT_LANG) -> str:

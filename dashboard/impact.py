@@ -9,6 +9,7 @@ catalogs (``impact.po`` for the page, ``analysis.po`` for the analyses' caveats)
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,9 +26,11 @@ from dashboard.analysis import (
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
 from dashboard.analysis.verdict import ALPHA, overlapping
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SEPARATORS, SOURCE_WRAP, wrap
-from dashboard.i18n import day, month, number, percent, shared_digits, t
+from dashboard.i18n import day, month, number, percent, shared_digits, signed_number, signed_percent, t
 from etl import vocabulary
 from etl.reference import geo_table
+
+log = logging.getLogger(__name__)
 
 DEFAULTS_PATH = Path(__file__).with_name("impact_defaults.toml")
 CF_BAND = "rgba(44,160,44,0.15)"
@@ -282,16 +285,6 @@ def _calibration(n_nat: int, n_st: int, seed: int, _data: int, _ms: int):
 # ---------------------------------------------------------------- words
 
 
-def signed_pct(v: float, lang: str, digits: int = 1) -> str:
-    text = percent(v, lang, digits)
-    return ("+" + text) if v > 0 else text.replace("-", "−")
-
-
-def signed_num(v: float, lang: str, digits: int | None = None) -> str:
-    text = number(v, lang, digits)
-    return ("+" + text) if v > 0 else text.replace("-", "−")
-
-
 def unit_label(series_id: str, lang: str) -> str:
     term = vocabulary.units().get(series_choices()[series_id].unit)
     return "" if term is None else (term.label_es if lang == "es" else term.label)
@@ -349,7 +342,9 @@ def error_text(exc: Exception, lang: str) -> str:
     if isinstance(exc, AnalysisError):
         params = {k: (month(v, lang) if isinstance(v, pd.Timestamp) else v) for k, v in exc.params.items()}
         return t(f"analysis.error.{exc.code}", lang, **params)
-    return t("impact.error.generic", lang, detail=str(exc))
+    # Anything else is the library's own words, in English: logged for us, not shown to the reader.
+    log.warning("analysis failed: %s", exc)
+    return t("impact.error.generic", lang)
 
 
 def verdict_text(r: ImpactResult, lang: str) -> str:
@@ -357,7 +352,7 @@ def verdict_text(r: ImpactResult, lang: str) -> str:
     v, p = r.verdict, r.verdict.params
     per = t(f"impact.per.{r.its.period_unit}", lang)
     words = {
-        "pct": percent(p["pct"], lang, 1), "signed": signed_pct(r.its.change.pct, lang), "low": signed_pct(p["pct_low"], lang), "high": signed_pct(p["pct_high"], lang),
+        "pct": percent(p["pct"], lang, 1), "signed": signed_percent(r.its.change.pct, lang), "low": signed_percent(p["pct_low"], lang), "high": signed_percent(p["pct_high"], lang),
         "count": number(abs(p["per_period"]), lang), "unit": unit_label(r.series_id, lang), "per": per,
         "share": percent(p.get("share", float("nan")), lang), "n": str(p["n_placebos"]),
         "rank": str(p.get("rank", "")), "n_dates": str(p.get("n_dates", "")),
@@ -365,7 +360,7 @@ def verdict_text(r: ImpactResult, lang: str) -> str:
     }
     s = r.synth
     if s is not None:
-        words.update(geo=geo_label(r.geo, lang), space_pct=signed_pct(s.effect_pct, lang), space_rank=str(s.rank),
+        words.update(geo=geo_label(r.geo, lang), space_pct=signed_percent(s.effect_pct, lang), space_rank=str(s.rank),
                      n_units=str(s.n_units))
     key = v.code
     if key == "untestable" and not p["n_placebos"]:
@@ -377,7 +372,7 @@ def verdict_text(r: ImpactResult, lang: str) -> str:
     if bend is not None and bend.p_value < ALPHA:
         # said beside the answer: a reader saw "no evidence of a change" over a table row that
         # reads "+257.5%, p < 0.001", with its "not used in the answer" easy to miss
-        out.append(t("impact.verdict.bend", lang, bend=signed_pct(np.expm1(bend.estimate), lang),
+        out.append(t("impact.verdict.bend", lang, bend=signed_percent(np.expm1(bend.estimate), lang),
                      bend_p=p_relation(bend.p_value, lang)))
     if s is not None and p["basis"] != "space":
         out.append(t("impact.verdict.space", lang, **words))
@@ -411,18 +406,18 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
         mean_row("impact.row.mean_before", w.mean_before, w.before_start, w.before_end, w.n_before),
         mean_row("impact.row.mean_after", w.mean_after, w.after_start, w.after_end, w.n_after),
         {"measure": t("impact.row.difference", lang),
-         "estimate": f"{signed_num(w.difference, lang, means)} ({signed_pct(w.pct_change / 100, lang) if w.pct_change is not None else '—'})",
+         "estimate": f"{signed_number(w.difference, lang, means)} ({signed_percent(w.pct_change / 100, lang) if w.pct_change is not None else '—'})",
          "interval": "", "p": ""},
-        {"measure": t("impact.row.step", lang), "estimate": signed_pct(c.pct, lang),
-         "interval": f"{signed_pct(c.pct_low, lang)} {to} {signed_pct(c.pct_high, lang)}", "p": p_value(c.p_value, lang)},
-        {"measure": t("impact.row.step_count", lang, unit=unit, per=per), "estimate": signed_num(c.per_period, lang, step),
-         "interval": f"{signed_num(c.per_period_low, lang, step)} {to} {signed_num(c.per_period_high, lang, step)}",
+        {"measure": t("impact.row.step", lang), "estimate": signed_percent(c.pct, lang),
+         "interval": f"{signed_percent(c.pct_low, lang)} {to} {signed_percent(c.pct_high, lang)}", "p": p_value(c.p_value, lang)},
+        {"measure": t("impact.row.step_count", lang, unit=unit, per=per), "estimate": signed_number(c.per_period, lang, step),
+         "interval": f"{signed_number(c.per_period_low, lang, step)} {to} {signed_number(c.per_period_high, lang, step)}",
          "p": ""},
     ]
     if its.bend is not None:
         b = its.bend
-        rows.append({"measure": t("impact.row.bend", lang), "estimate": signed_pct(np.expm1(b.estimate), lang),
-                     "interval": f"{signed_pct(np.expm1(b.ci_low), lang)} {to} {signed_pct(np.expm1(b.ci_high), lang)}",
+        rows.append({"measure": t("impact.row.bend", lang), "estimate": signed_percent(np.expm1(b.estimate), lang),
+                     "interval": f"{signed_percent(np.expm1(b.ci_low), lang)} {to} {signed_percent(np.expm1(b.ci_high), lang)}",
                      "p": p_value(b.p_value, lang)})
     if pl.n_placebos:
         rows.append({"measure": t("impact.row.placebo_time", lang, n=str(pl.n_placebos)),
@@ -435,7 +430,7 @@ def results_table(r: ImpactResult, lang: str) -> pd.DataFrame:
     if r.synth is not None:
         s = r.synth
         rows.append({"measure": t("impact.row.placebo_space", lang, n=str(len(s.donors))),
-                     "estimate": t("impact.cell.placebo_space", lang, pct=signed_pct(s.effect_pct, lang),
+                     "estimate": t("impact.cell.placebo_space", lang, pct=signed_percent(s.effect_pct, lang),
                                    rank=str(s.rank), n=str(s.n_units), rmspe=number(s.pre_rmspe, lang, 1)),
                      "interval": "", "p": p_value(s.p_value, lang)})
     else:
@@ -724,7 +719,7 @@ def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
         "state": flagged["geo"].map(lambda g: geo_label(g, lang)), "year": flagged["year"],
         "inegi": flagged["inegi"].map(lambda v: number(v, lang)), "sesnsp": flagged["sesnsp"].map(lambda v: number(v, lang)),
         "ratio": flagged["ratio"].map(lambda v: number(v, lang, 2)),
-        "ratio_change": flagged["ratio_change"].map(lambda v: signed_pct(v, lang) if pd.notna(v) else "—"),
+        "ratio_change": flagged["ratio_change"].map(lambda v: signed_percent(v, lang) if pd.notna(v) else "—"),
     })
     notes = [note_text(n, lang) for n in res.warnings] + [t("impact.disc.note", lang)]
     return fig, table, notes

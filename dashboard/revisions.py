@@ -14,7 +14,7 @@ from pathlib import Path
 import etl
 from dashboard import store
 from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS, SOURCE_WRAP
-from dashboard.i18n import listing, month, number, percent, pick, t
+from dashboard.i18n import listing, month, number, pick, signed_percent, t
 from etl import vocabulary
 from etl.snapshot import list_snapshots
 from etl.vintages import revisions, snapshots_as_of, table_for
@@ -67,20 +67,6 @@ def revision_table(rev: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _sign(value: float) -> str:
-    return "+" if value > 0 else "−" if value < 0 else ""
-
-
-def signed(value: float, lang: str) -> str:
-    """+1,269 / −12: a revision's direction is part of its meaning."""
-    return _sign(round(value)) + number(abs(value), lang, 0)
-
-
-def signed_percent(value: float, lang: str) -> str:
-    """+1.9% / −0.3%; a change that rounds to 0.0% has no sign."""
-    return _sign(round(value, 1)) + percent(abs(value) / 100, lang, 1)
-
-
 def summary(rev: pd.DataFrame, lang: str = "en", as_of: str | None = None) -> str:
     """One sentence on the latest month shared by two or more vintages; with ``as_of``, of the
     vintages published on or before it: a revision published later was not yet known then. When
@@ -111,7 +97,7 @@ def _summary(rev: pd.DataFrame, lang: str) -> str:
     old, new = rows.iloc[0], rows.iloc[-1]
     pct = 100 * (new["value"] - old["value"]) / old["value"]
     return t("revisions.summary", lang, old=old["vintage"], new=new["vintage"], month=month(date, lang),
-             before=number(old["value"], lang, 0), after=number(new["value"], lang, 0), pct=signed_percent(pct, lang))
+             before=number(old["value"], lang, 0), after=number(new["value"], lang, 0), pct=signed_percent(pct / 100, lang))
 
 
 class AsOf(NamedTuple):

@@ -37,6 +37,7 @@ class Shown:
     frequency: str
     source_id: str
     transform: str
+    signed: bool = False  # the values are changes (year over year): written with their sign
 
 
 @dataclass
@@ -152,7 +153,8 @@ def _add_series(panel: Panel, state: ViewState, s: SeriesSpec, geo: str | None =
     panel.lines.append(Line(name, frame, color or s.color, s.dash, hover_unit=unit_label, period_prefix=prefix,
                             markers=freq.periods_per_year <= 2))
     transform_text = t(TRANSFORM_KEYS[transform], "en") + (f", {state.rolling}-month mean" if "unsmoothed" in frame else "")
-    panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text))
+    panel.shown.append(Shown(s.id, name, geo, frame, unit_label, s.frequency, s.source_id, transform_text,
+                             signed=transform == "yoy"))
     if s.source_id not in panel.sources:
         panel.sources.append(s.source_id)
 
@@ -416,7 +418,8 @@ def text_summary(panel: Panel) -> str:
         i, j, k = present[0], present[-1], present[np.argmax(values[present])]
         prefix = t("period.12m_ending", lang) if vocabulary.frequencies()[s.frequency].overlapping else ""
         digits = i18n.shared_digits(values[[i, j, k]])  # "−6.5 to −10.9", not "−6.52 to −10.9"
-        first, last, peak = (number(float(values[x]), lang, digits) for x in (i, j, k))
+        fmt = i18n.signed_number if s.signed else number  # "+11.3 to −22.2", not "11.3 to -22.2"
+        first, last, peak = (fmt(float(values[x]), lang, digits) for x in (i, j, k))
         parts.append(t("summary.series", lang, series=s.name, first=first,
                        first_date=prefix + i18n.month(dates[i], lang), last=last,
                        last_date=prefix + i18n.month(dates[j], lang), peak=peak,

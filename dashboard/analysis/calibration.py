@@ -101,7 +101,7 @@ def national(series: dict[str, pd.Series], milestones: pd.Series, *, n: int = 20
                 pl = placebo_test(ys, date + MID_PERIOD, frequency="monthly", window_months=window,
                                   gap_months=gap, steps=tables[sid])
                 code = decide(its, pl).code
-            except AnalysisError as exc:  # e.g. a window of zeros: no verdict, counted as no claim
+            except AnalysisError as exc:  # a window of (mostly) zeros: no verdict, counted as no claim
                 code = f"error:{exc.code}"
             rows.append({"series": sid, "geo": "", "date": date, "shift": s, "code": code})
     return pd.DataFrame(rows)
@@ -142,7 +142,7 @@ def states(panel: pd.DataFrame, milestones: pd.Series, *, n: int = 30, shifts=SH
 def summarise(draws: pd.DataFrame) -> pd.DataFrame:
     """Per group (and, for the national draws, per source: the ``source`` column) and shift: how
     often the rule claims a change (for an inserted shift: an increase). Draws the model cannot
-    fit (a window of zeros) are counted in ``errors``, not in ``n``."""
+    fit (a window of zeros, or of mostly zeros) are counted in ``errors``, not in ``n``."""
     parts = [draws]
     if "source" in draws.columns:
         by_source = draws[draws["group"] == "national"].assign(group=lambda d: "national:" + d["source"])

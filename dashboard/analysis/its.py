@@ -233,8 +233,14 @@ def _glm(yk: pd.Series, X: pd.DataFrame, family: str, lags: int, alpha_nb: float
     import statsmodels.api as sm  # imported where used: the timeline starts without it
 
     fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=alpha_nb)
-    return sm.GLM(yk, X, family=fam).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
-                                         use_t=True)
+    try:
+        fit = sm.GLM(yk, X, family=fam).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
+                                            use_t=True)
+    except (ValueError, np.linalg.LinAlgError) as exc:  # statsmodels: "NaN, inf or invalid value in weights"
+        raise AnalysisError("fit_failed", f"the count model could not be fitted: {exc}") from exc
+    if not (np.isfinite(fit.params).all() and np.isfinite(fit.bse).all()):
+        raise AnalysisError("fit_failed", "the count model's estimates are not finite")
+    return fit
 
 
 def nb_alpha(y: np.ndarray, mu: np.ndarray, k: int) -> float:
@@ -278,6 +284,12 @@ def fit_its(
                             f"the model needs {need} on each side", n_pre=n_pre, n_post=n_post, need=need)
     if yk[post == 0].sum() <= 0 or yk[post == 1].sum() <= 0:
         raise AnalysisError("zero_side", "one window holds only zeros: a percentage change is undefined")
+    # A window of mostly zeros (fentanyl seized between ports in one sector: 1 month in 12) cannot
+    # carry a trend and seasons on a log scale: the fit ran to a step of +297,722% or failed.
+    nonzero = min(int((yk[post == 0] > 0).sum()), int((yk[post == 1] > 0).sum()))
+    if nonzero < need:
+        raise AnalysisError("sparse_side", f"a window has {nonzero} non-zero values; the model needs {need}",
+                            nonzero=nonzero, need=need)
 
     warnings = list(prep.warnings)
     cut_before, cut_after = milestone_cut(milestone, period)

@@ -137,8 +137,7 @@ def layout(**query) -> html.Div:
             html.H3(t("impact.heading.verdict", lang)),
             html.P(id="imp-verdict", className="verdict"),
             dcc.Loading(_graph("imp-figure", lang)),
-            html.H4(t("impact.heading.numbers", lang)),
-            html.Div(id="imp-table"),
+            html.Div(id="imp-table"),  # its heading comes with it: none over an analysis that failed
             html.Div(id="imp-placebo"),
             html.Div(id="imp-synth"),
             html.Div(id="imp-caveats", className="panel-notes"),
@@ -185,9 +184,11 @@ def geo_options(series_id, geo, lang):
     return options, geo if _str_in(geo, valid) else impact.default_geo(series_id)
 
 
-def _results_table(frame, lang: str) -> html.Div:
-    return components.frame_table(frame, impact.table_headers(lang), table_id="imp-results",
-                                  label=t("impact.heading.numbers", lang), numeric=("estimate", "interval", "p"))
+def _results_table(frame, lang: str) -> list:
+    heading = t("impact.heading.numbers", lang)
+    return [html.H4(heading),
+            components.frame_table(frame, impact.table_headers(lang), table_id="imp-results", label=heading,
+                                   numeric=("estimate", "interval", "p"))]
 
 
 def _synth_block(result, lang: str):

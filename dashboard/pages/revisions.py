@@ -107,8 +107,8 @@ def table_component(table: pd.DataFrame, lang: str) -> html.Table:
         return html.Td("—" if pd.isna(v) else fmt(v), className="num")
 
     rows = [html.Tr([html.Th(month(r["date"], lang), scope="row"), *[cell(r[c]) for c in vintage_cols],
-                     cell(r["revision"], lambda x: revisions.signed(x, lang)),
-                     cell(r["pct_revision"], lambda x: revisions.signed_percent(x, lang))])
+                     cell(r["revision"], lambda x: i18n.signed_number(x, lang, 0)),
+                     cell(r["pct_revision"], lambda x: i18n.signed_percent(x / 100, lang, 1))])
             for r in table.to_dict("records")]
     return html.Table([
         html.Caption(t("revisions.table.caption", lang)),

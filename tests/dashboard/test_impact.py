@@ -218,6 +218,32 @@ def test_flagged_states_are_a_plain_table_with_headers_and_right_aligned_numbers
     assert cells[0][1].className == "num-text" and (cells[1][1].children, cells[1][1].className) == ("—", "num")
 
 
+def test_a_window_of_mostly_zeros_is_refused_in_the_readers_language_not_fitted():
+    """Fentanyl seized between ports in the Coastal/Interior sector is 0 in 11 months of 12: the
+    model ran to a step of +297,722% with an infinite bound, which crashed the page (500), or
+    failed with statsmodels' English words on the Spanish page. Now it is refused, and says why."""
+    usbp_ci = ("cbp_seizures.fentanyl_lbs_usbp", "CBP-CI")
+    for milestone in ("lebaron-massacre", "security-dialogue"):
+        with pytest.raises(AnalysisError) as err:
+            impact.run(*usbp_ci, milestone, window=12, gap=0)
+        assert err.value.code == "sparse_side" and err.value.params == {"nonzero": 1, "need": 6}
+    update = getattr(page.update_impact, "__wrapped__", page.update_impact)
+    verdict, _, table, *_ = update(*usbp_ci, "lebaron-massacre", "12", "0", "cbp_seizures.fentanyl_lbs",
+                                   "cdc_vsrr_overdose.synthetic_opioids", "es")
+    assert verdict.startswith("No se puede analizar esta selección: Valores por encima de cero") and table is None
+    # Anything the library raises is worded for the reader, never in its own (English) words.
+    assert impact.error_text(ValueError("NaN, inf or invalid value detected in weights"), "es") == \
+        catalog("es")["impact.error.generic"]
+
+
+def test_an_infinite_estimate_reads_as_a_dash_not_a_server_error():
+    from dashboard.i18n import number, percent, shared_digits, signed_number, signed_percent
+    for lang in ("en", "es"):  # synthetic: exp() of a wild estimate overflows to inf
+        assert number(float("inf"), lang) == "—" and percent(float("-inf"), lang, 1) == "—"
+        assert signed_percent(float("inf"), lang) == "—" and signed_number(float("nan"), lang) == "—"
+    assert shared_digits([12.5, float("inf")]) == 1
+
+
 def test_flag_styles_stay_distinct_past_the_palette():
     geos = [f"MX-{i:02d}" for i in range(20)]  # synthetic: more states than palette colours
     styles = impact.flag_styles(geos)

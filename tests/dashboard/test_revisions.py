@@ -5,6 +5,7 @@ import pytest
 
 from app import app  # noqa: F401  (registers pages)
 from dashboard import revisions
+from dashboard.i18n import signed_number, signed_percent
 from dashboard.pages import revisions as page
 from etl.vintages import revisions as etl_revisions
 
@@ -130,8 +131,8 @@ def test_spanish_summary_table_and_figure_use_the_catalog_and_locale_numbers():
 
 
 def test_signed_numbers_never_show_minus_zero():
-    assert revisions.signed_percent(-0.03, "en") == "0.0%"
-    assert revisions.signed_percent(1.94, "en") == "+1.9%" and revisions.signed(-178, "en") == "−178"
+    assert signed_percent(-0.0003, "en") == "0.0%" and signed_number(-0.2, "en", 0) == "0"
+    assert signed_percent(0.0194, "en") == "+1.9%" and signed_number(-178, "en", 0) == "−178"
 
 
 # The headline describes the revisions known on the as-of date: a later vintage's revision was not.

@@ -699,9 +699,10 @@ def test_a_chart_summary_writes_each_lines_numbers_at_one_precision(reg, DEFAULT
 
     s = replace(DEFAULT, transform="yoy")
     summary = views.text_summary(panel(reg, s, "homicides"))
-    sentences = re.findall(r": ([−\-\d.,]+) \(.*?\) to ([−\-\d.,]+) \(.*?\); highest ([−\-\d.,]+) in", summary)
+    sentences = re.findall(r": ([+−\d.,]+) \(.*?\) to ([+−\d.,]+) \(.*?\); highest ([+−\d.,]+) in", summary)
     assert sentences, summary
-    for numbers in sentences:
+    for numbers in sentences:  # changes carry their sign, with a true minus: "+11.3 to −22.2", not "-22.2"
+        assert all(n[0] in "+−" or n.strip("0.,") == "" for n in numbers), numbers
         decimals = {len(n.split(".")[1]) if "." in n else 0 for n in numbers}
         assert len(decimals) == 1, numbers
 
