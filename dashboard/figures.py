@@ -82,6 +82,7 @@ class FigureText:
 DEFAULT_TEXT = FigureText()
 # Characters per line of a chart's title (16 px) and source line (10 px) that fit a phone's chart.
 TITLE_WRAP = 40
+WHERE_STYLE = "font-size:13px;color:#444"  # the title's second line: the geography
 SOURCE_WRAP = 64
 PANEL_HEIGHT = 420  # px, every timeline panel
 # The part of the plot (paper fractions, bottom to top) that holds the milestone markers, and where
@@ -209,6 +210,24 @@ def wrap(text: str, width: int = 60) -> str:
         text = text.replace(phrase, phrase.replace(" ", "\0"))
     lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
     return "<br>".join(lines).replace("\0", " ")
+
+
+def title_fit(parts: list[tuple[str, str, int, str | None]], source: tuple[str, str, int], *, top_min: int,
+              title_line: int, source_line: int) -> dict:
+    """What assets/fit_titles.js needs to re-wrap a chart's title and source line to the chart's
+    own width: each part as (plain, wrapped for a phone, font size, span style), the source the
+    same way, and how much top margin a line of each takes (the rule the figure's margin was
+    built with), down to ``top_min``. The server wraps for a phone, the narrowest chart; on a
+    desktop that left a title in a column of 300 px over a plot of 1,100."""
+    def keep(text):  # one word for the browser too: "EE. UU." never breaks
+        for phrase in _UNBREAKABLE:
+            text = text.replace(phrase, phrase.replace(" ", "\u00a0"))
+        return str(text)
+
+    return {"title": [{"text": keep(plain), "size": size, "style": style, "lines": wrapped.count("<br>") + 1}
+                      for plain, wrapped, size, style in parts],
+            "source": {"text": keep(source[0]), "size": source[2], "lines": source[1].count("<br>") + 1},
+            "top_min": top_min, "title_line": title_line, "source_line": source_line}
 
 
 def milestone_numbers(milestones: pd.DataFrame) -> dict[str, int]:
@@ -396,10 +415,10 @@ def timeline_spec(
         annotations.append({"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "showarrow": False, "font": {"size": 14, "color": "#666"}})
     # SVG titles do not wrap: a long one ran off a phone's 390 px chart ("…Mexico-linked narcotic").
-    name, sep, where = title.partition(" — ")
-    name = wrap(name, TITLE_WRAP)
-    shown_title = f"{name}<br><span style='font-size:13px;color:#444'>{where}</span>" if sep else name
-    source_note = wrap(source_note, SOURCE_WRAP)
+    plain_name, sep, where = title.partition(" — ")
+    name = wrap(plain_name, TITLE_WRAP)
+    shown_title = f"{name}<br><span style='{WHERE_STYLE}'>{where}</span>" if sep else name
+    plain_source, source_note = source_note, wrap(source_note, SOURCE_WRAP)
     # plotly's title automargin pushes a title of more than two lines off the top of the figure:
     # then the top margin is set here instead, one title line (20 px) or source line (12 px) more.
     extra_title = shown_title.count("<br>") - 1
@@ -435,7 +454,9 @@ def timeline_spec(
         "annotations": annotations,
         "uirevision": "timeline",
         # Read by the page's PNG/SVG buttons (assets/sync.js), which add it under the exported chart.
-        "meta": {"milestone_key": milestone_key(milestones, numbers or {}, lang) if not milestones.empty else ""},
+        "meta": {"milestone_key": milestone_key(milestones, numbers or {}, lang) if not milestones.empty else "",
+                 "fit": title_fit([(plain_name, name, 16, None)] + ([(where, where, 13, WHERE_STYLE)] if sep else []),
+                                  (plain_source, source_note, 10), top_min=96, title_line=20, source_line=12)},
     }
     return {"data": data, "layout": layout}
 

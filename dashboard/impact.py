@@ -25,7 +25,7 @@ from dashboard.analysis import (
 )
 from dashboard.analysis.guards import OVERLAPPING, PERIOD_MONTHS
 from dashboard.analysis.verdict import ALPHA, overlapping
-from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SEPARATORS, SOURCE_WRAP, wrap
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, PALETTE, SEPARATORS, SOURCE_WRAP, title_fit, wrap
 from dashboard.i18n import day, month, number, percent, shared_digits, signed_number, signed_percent, t
 from etl import vocabulary
 from etl.reference import geo_table
@@ -456,11 +456,14 @@ def caveats(r: ImpactResult, lang: str) -> list[str]:
 def source_subtitle(series_ids: list[str], lang: str) -> dict:
     """The figure's source line (publisher short name and snapshot) as its title's subtitle, so an
     exported image still says where the numbers come from."""
+    return {"text": wrap(source_text(series_ids, lang), SOURCE_WRAP), "font": {"size": 10, "color": "#666"}}
+
+
+def source_text(series_ids: list[str], lang: str) -> str:
     sources = list(dict.fromkeys(series_choices()[s].source_id for s in series_ids if s in series_choices()))
-    text = t("figure.source", lang, sources="; ".join(
+    return t("figure.source", lang, sources="; ".join(
         t("figure.source_item", lang, source=store.source_short(sid, lang), snapshot=store.provenance(sid)["snapshot"])
         for sid in sources))
-    return {"text": wrap(text, SOURCE_WRAP), "font": {"size": 10, "color": "#666"}}
 
 
 # Under the plot, hung from it (paper y below 0) so the bottom margin grows to fit it: anchored to
@@ -472,17 +475,26 @@ XTITLE_WRAP = 40  # characters: a phone's plot is about 300 px wide
 TITLE_WRAP = 44
 
 
-def _title(text: str, size: int, series_ids: list[str] | None = None, lang: str = "en") -> tuple[dict, int]:
+TITLE_TOP = 72  # px of top margin over a one-line title and source; each further line adds:
+TITLE_LINE, SOURCE_LINE = 22, 13
+
+
+def _title(text: str, size: int, series_ids: list[str] | None = None, lang: str = "en") -> tuple[dict, int, dict]:
     """A chart title wrapped to fit a phone, pinned to the top of the figure (plotly would move a
     title of several lines into its own subtitle), with the source line of ``series_ids`` under
-    it, and the extra top margin their added lines need."""
+    it; the extra top margin their added lines need; and the layout's meta, with which the page
+    re-wraps both to a wider chart (figures.title_fit)."""
     wrapped = wrap(text, TITLE_WRAP)
     spec = {"text": wrapped, "x": 0.01, "font": {"size": size}, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}}
-    extra = 22 * wrapped.count("<br>")
+    extra = TITLE_LINE * wrapped.count("<br>")
+    source = ("", "", 10)
     if series_ids:
         spec["subtitle"] = source_subtitle(series_ids, lang)
-        extra += 13 * spec["subtitle"]["text"].count("<br>")
-    return spec, extra
+        extra += SOURCE_LINE * spec["subtitle"]["text"].count("<br>")
+        source = (source_text(series_ids, lang), spec["subtitle"]["text"], 10)
+    meta = {"fit": title_fit([(text, wrapped, size, None)], source, top_min=TITLE_TOP, title_line=TITLE_LINE,
+                             source_line=SOURCE_LINE)}
+    return spec, extra, meta
 
 
 def _ytitle(text: str) -> dict:
@@ -492,9 +504,9 @@ def _ytitle(text: str) -> dict:
 
 
 def _layout(title: str, height: int = 420, series_ids: list[str] | None = None, lang: str = "en") -> dict:
-    title_spec, extra = _title(title, 15, series_ids, lang)
-    return {"title": title_spec, "font": {"family": FONT, "size": 12}, "separators": SEPARATORS,
-            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 80},
+    title_spec, extra, meta = _title(title, 15, series_ids, lang)
+    return {"title": title_spec, "meta": meta, "font": {"family": FONT, "size": 12}, "separators": SEPARATORS,
+            "height": height, "plot_bgcolor": "#fff", "margin": {"l": 70, "r": 20, "t": TITLE_TOP + extra, "b": 80},
             "legend": LEGEND_BELOW,
             "xaxis": {"type": "date", "gridcolor": "#eee"},
             "yaxis": {"gridcolor": "#eee", "rangemode": "tozero", "tickformat": ",~g"}}
@@ -641,15 +653,15 @@ def xcorr(x_id: str, x_geo: str, y_id: str, y_geo: str, lang: str = "en",
     warnings += [note_text(n, lang) for n in res.warnings if n[0] != "trending"]
     tb = res.table
     colors = [HIGHLIGHT_COLOR if s else PALETTE[0] for s in tb["significant"]]
-    title, extra = _title(t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), 14, [x_id, y_id], lang)
+    title, extra, meta = _title(t("impact.xcorr.title", lang, x=names["x"], y=names["y"]), 14, [x_id, y_id], lang)
     band_lines = [(res.band, "#bbb", "dot"), (-res.band, "#bbb", "dot"),
                   (res.band_familywise, "#666", "dash"), (-res.band_familywise, "#666", "dash")]
     fig = {"data": [
         {"type": "bar", "x": tb["lag"], "y": tb["corr"], "marker": {"color": colors}, "name": t("impact.xcorr.corr", lang),
          "hovertemplate": t("impact.xcorr.hover", lang) + "<extra></extra>"},
     ], "layout": {
-        "title": title,
-        "margin": {"t": 72 + extra},
+        "title": title, "meta": meta,
+        "margin": {"t": TITLE_TOP + extra},
         "font": {"family": FONT, "size": 12}, "separators": SEPARATORS, "height": 360, "plot_bgcolor": "#fff", "showlegend": False,
         # wrapped: "rezago k en meses (k > 0: la primera serie anticipa k meses)" ran off a phone's chart
         "xaxis": {"title": {"text": wrap(t("impact.xcorr.x_axis", lang), XTITLE_WRAP)}, "gridcolor": "#eee",
@@ -702,11 +714,11 @@ def discrepancy(lang: str = "en") -> tuple[dict, pd.DataFrame, list[str]]:
             "name": name, "showlegend": national or flagged, "line": line,
             "hovertemplate": f"<b>{name}</b> %{{customdata}}: %{{y:.2f}}<extra></extra>",
         })
-    title, extra = _title(t("impact.disc.title", lang), 17, [ids["deaths"], ids["victims"]], lang)
+    title, extra, meta = _title(t("impact.disc.title", lang), 17, [ids["deaths"], ids["victims"]], lang)
     fig = {"data": traces, "layout": {
-        "title": title,
+        "title": title, "meta": meta,
         "font": {"family": FONT, "size": 12}, "separators": SEPARATORS, "height": 460, "plot_bgcolor": "#fff",
-        "margin": {"l": 70, "r": 20, "t": 72 + extra, "b": 40},
+        "margin": {"l": 70, "r": 20, "t": TITLE_TOP + extra, "b": 40},
         # under the chart: beside it, nine states' names left a phone's plot about 50 px wide
         "legend": LEGEND_BELOW,
         "xaxis": {"type": "date", "gridcolor": "#eee"}, "yaxis": {"title": _ytitle(t("impact.disc.ratio", lang)),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import etl
 from dashboard import store
-from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS, SOURCE_WRAP
+from dashboard.figures import FONT, HIGHLIGHT_COLOR, SEPARATORS, SOURCE_WRAP, title_fit
 from dashboard.i18n import listing, month, number, pick, signed_percent, t
 from etl import vocabulary
 from etl.snapshot import list_snapshots
@@ -169,7 +169,10 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
                                 end=month(ranges[0][1], lang), last=month(rev["date"].max(), lang))
     source = textwrap.wrap(source_text, SOURCE_WRAP)
     top = 24 + 20 * len(lines) + 14 * len(source)
+    fit = title_fit([(title, "<br>".join(lines), 15, None)], (source_text, "<br>".join(source), 10), top_min=24 + 20 + 14,
+                    title_line=20, source_line=14)
     layout = {
+        "meta": {"fit": fit},  # re-wrapped to a wider chart by the page (assets/fit_titles.js)
         "title": {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 15},
                   "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10},  # from the top: never on the plot
                   "subtitle": {"text": "<br>".join(source), "font": {"size": 10, "color": "#5b6770"}}},

@@ -46,6 +46,9 @@ def layout(**query) -> html.Div:
     source_lines = fig["layout"]["title"]["subtitle"]["text"].count("<br>")
     fig["layout"]["title"].update(y=1, pad={"t": 20 + 26 * source_lines})
     fig["layout"]["margin"]["t"] += 26 * source_lines
+    # That rule is the embed's own, not the one the page re-wraps titles with: wrapped for a phone
+    # they stay (an article's column is seldom much wider).
+    fig["layout"]["meta"].pop("fit", None)
     order = [p.key for p in reg.ordered()]
     full = replace(state, panels=tuple(sorted({*parsed.state.panels, chart}, key=order.index)))
     full_href = cite.base_url() + "/" + to_query(full, reg)

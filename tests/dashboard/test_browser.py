@@ -619,3 +619,45 @@ def test_on_a_phone_the_controls_end_with_a_link_to_the_charts(browser, server):
     wide.goto(server + "/")
     assert not wide.locator("#controls-drawer .to-charts").is_visible()
     wide.context.close()
+
+
+JS_TITLE = """id => { const g = document.getElementById(id).querySelector('.js-plotly-plot');
+    const box = g.getBoundingClientRect(), title = g.querySelector('.gtitle').getBoundingClientRect();
+    return {text: g.layout.title.text, sub: g.layout.title.subtitle.text, top: g.layout.margin.t,
+            right: title.right - box.left, width: box.width}; }"""
+
+
+def test_chart_titles_take_the_width_of_their_chart_on_a_desktop_and_still_fit_a_phone(browser, server):
+    """The server wraps titles for a phone (SVG text never wraps itself); on a desktop that left
+    "Decomisos de droga en la frontera de / EE. UU." in two lines over a 900 px plot, and the
+    revisions source in five (assets/fit_titles.js re-wraps both to the chart)."""
+    seizures = fig_id("seizures")
+    wide = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True).new_page()
+    try:
+        for pg in (wide, phone):
+            pg.set_default_timeout(TIMEOUT_MS)
+            pg.goto(server + "/?lang=es")
+            pg.wait_for_function(JS_READY, arg=["seizures"])
+        wide.wait_for_function(f"() => ({JS_TITLE})({json.dumps(seizures)}).text.split('<br>').length === 2")
+        w = wide.evaluate(JS_TITLE, seizures)
+        assert w["text"].startswith("Decomisos de droga en la frontera de EE.\u00a0UU.<br>") and w["top"] == 96
+        phone.wait_for_timeout(500)
+        p = phone.evaluate(JS_TITLE, seizures)
+        assert p["text"].count("<br>") == 2 and p["top"] == 116  # two lines and the geography's
+        assert p["right"] <= p["width"]  # nothing runs off the phone's chart
+        # The toolbar a tap shows would cover that title: a phone has no toolbar.
+        phone.locator(f"[id='{seizures}'] .nsewdrag").first.tap()
+        assert phone.evaluate("() => getComputedStyle(document.querySelector('.modebar-container')).display") == "none"
+
+        wide.goto(server + "/revisions")
+        wide.wait_for_function("() => { const g = document.querySelector('#rev-figure .js-plotly-plot');"
+                               " return g && g.layout.meta && g.xborderFit === g.layout.meta.fit; }")
+        wide.wait_for_timeout(300)
+        fit = wide.evaluate("() => document.querySelector('#rev-figure .js-plotly-plot').layout.meta.fit")
+        r = wide.evaluate(JS_TITLE, "rev-figure")
+        assert fit["source"]["lines"] >= 4 and r["sub"].count("<br>") + 1 <= 2
+        assert r["text"].count("<br>") == 0 and r["right"] <= r["width"]
+    finally:
+        wide.context.close()
+        phone.context.close()

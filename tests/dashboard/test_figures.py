@@ -315,6 +315,13 @@ def test_long_titles_and_source_lines_wrap_to_fit_a_phone_and_keep_ee_uu_togethe
     assert spec["layout"]["title"]["automargin"] is False and spec["layout"]["margin"]["t"] > 96
     short = figures.timeline_spec([synthetic_line()], pd.DataFrame(), title="Deaths", y_label="y")
     assert short["layout"]["title"]["text"] == "Deaths" and short["layout"]["title"]["automargin"] is True
+    # What the page needs to re-wrap them to a wider chart (assets/fit_titles.js): the plain text,
+    # EE. UU. held by a no-break space, and the lines and margin the phone wrapping cost.
+    fit = spec["layout"]["meta"]["fit"]
+    assert [p["text"] for p in fit["title"]] == [title.split(" — ")[0].replace("EE. UU.", "EE.\u00a0UU."), "México"]
+    assert [p["lines"] for p in fit["title"]] == [len(lines), 1] and fit["source"]["lines"] == len(sub)
+    margin = spec["layout"]["margin"]["t"]
+    assert margin - fit["title_line"] * (len(lines) - 1) - fit["source_line"] * (len(sub) - 1) == fit["top_min"] == 96
 
 
 def test_long_y_axis_titles_wrap_to_fit_up_a_phones_plot(milestones):
