@@ -111,7 +111,7 @@ def shared_digits(values) -> int:
 
 
 def percent(value: float, lang: str = DEFAULT_LANG, digits: int = 0) -> str:
-    """0.55 -> "55%" (en) / "55 %" (es-MX as CLDR writes it)."""
+    """0.55 -> "55%", in en-US and es-MX alike (CLDR writes es-MX without the space of es-ES)."""
     if not _finite(value):
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
@@ -131,7 +131,7 @@ def signed_number(value: float, lang: str = DEFAULT_LANG, digits: int | None = N
 
 
 def signed_percent(value: float, lang: str = DEFAULT_LANG, digits: int = 1) -> str:
-    """0.019 -> +1.9% / −0.3% (es-MX: +1.9 %); 0.0% has no sign."""
+    """0.019 -> +1.9% / −0.3%; 0.0% has no sign."""
     return _signed(percent(abs(value), lang, digits), value) if _finite(value) else "—"
 
 

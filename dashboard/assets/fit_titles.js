@@ -47,16 +47,5 @@
         window.Plotly.relayout(gd, update);
     }
 
-    let queued = false;
-    function schedule() {  // one pass per frame, however many nodes plotly or Dash replaced
-        if (queued) { return; }
-        queued = true;
-        window.requestAnimationFrame(function () {
-            queued = false;
-            document.querySelectorAll('.js-plotly-plot').forEach(fit);
-        });
-    }
-
-    new MutationObserver(schedule).observe(document.documentElement, {childList: true, subtree: true});
-    window.addEventListener('resize', schedule);
+    window.xborderOnRedraw(function () { document.querySelectorAll('.js-plotly-plot').forEach(fit); });
 }());

@@ -1,7 +1,7 @@
 // A table wider than a phone scrolls sideways inside its box, and nothing said so: readers took
 // the columns they saw for the whole table. Each sideways-scrolling box gets a class for the side
 // that has more to show (style.css fades that edge), kept up to date as it scrolls, as the window
-// resizes, and as Dash redraws its contents.
+// resizes, and as Dash redraws its contents (0_on_redraw.js).
 (function () {
     const BOXES = '.table-scroll';
     const SLACK = 2;  // px: sub-pixel widths are not "more"
@@ -22,14 +22,5 @@
         });
     }
 
-    let queued = false;
-    function schedule() {  // one pass per frame, however many nodes Dash replaced
-        if (queued) { return; }
-        queued = true;
-        window.requestAnimationFrame(function () { queued = false; markAll(); });
-    }
-
-    new MutationObserver(schedule).observe(document.documentElement, {childList: true, subtree: true});
-    window.addEventListener('resize', schedule);
-    document.addEventListener('DOMContentLoaded', schedule);
+    window.xborderOnRedraw(markAll);
 }());

@@ -88,6 +88,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         syncZoom: function (relayouts, current) {
             return window.xborderSyncZoom(window.dash_clientside.callback_context, current);
         },
+        // The base date means something only for an index: greyed out under any other transform.
+        indexAtDisabled: function (transform) { return transform !== 'index'; },
         replaceQuery: function (q) {
             if (q === undefined || q === null) { return window.dash_clientside.no_update; }
             const url = window.location.pathname + q;

@@ -58,17 +58,17 @@ def layout(**query) -> html.Div:
     return html.Div([
         html.H1(panel.title, className="sr-only"),  # the chart's own title shows it
         components.notices(parsed.notices + notices, "warning", lang),
-        # The frame's height but for the source line under it: the chart and its link are what the
+        # The frame's height but for the link line under it: the chart and its link are what the
         # article's reader sees; the summary, notes and key follow and the frame scrolls to them.
         # Squeezed in with them, they left a 16:11 frame (640 x 440, what the embed code makes) a
         # 26 px plot. Inline: dcc.Graph's own inline height of 100% would win over the stylesheet.
         dcc.Graph(id="embed-fig", figure=fig, className="embed-graph", responsive=True,
-                  style={"height": "max(260px, 100vh - 44px)"},
+                  style={"height": "max(260px, 100vh - 28px)"},
                   config={**EMBED_CONFIG, "locale": i18n.PLOTLY_LOCALES[lang],
                           "toImageButtonOptions": {"format": "png", "filename": f"xborder-{chart}", "scale": 2}}),
+        # The source is the chart's own subtitle (it goes with the chart into a screenshot or an
+        # exported image); said again here, it took a line of the frame and read twice.
         html.Div([
-            html.Span(views.source_note(panel), className="embed-source"),
-            " · ",
             html.A(t("embed.open_full", lang), href=full_href, target="_blank", rel="noopener", className="embed-open"),
         ], className="embed-foot"),
         html.P(views.text_summary(panel), className="chart-summary"),

@@ -188,6 +188,7 @@ def controls(s: ViewState) -> html.Div:
                      className="ctl", role="radiogroup", **{"aria-labelledby": "transform-label"}),
             _labelled(t("controls.index_at", lang), dcc.Dropdown(id="index-at", options=index_options,
                                                                  value=s.index_at, clearable=False, searchable=True,
+                                                                 disabled=s.transform != "index",
                                                                  labels=components.dropdown_labels(lang))),
             _labelled(t("controls.rolling", lang), dcc.Dropdown(id="rolling", value=s.rolling, clearable=False,
                                                              labels=components.dropdown_labels(lang), options=[
@@ -462,3 +463,9 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
+
+clientside_callback(
+    dash.ClientsideFunction("xborder", "indexAtDisabled"),
+    Output("index-at", "disabled"),
+    Input("transform", "value"),
+)

@@ -234,6 +234,19 @@ def test_shared_url_reproduces_view(page, server):
     page.errors.assert_none()
 
 
+def test_index_base_date_is_offered_only_under_index(page, server):
+    """The base date means nothing for counts, rates or growth: it was live under all of them."""
+    open_view(page, server, "/?transform=index")
+    assert page.locator("#index-at").is_enabled()
+    page.click("#transform input[value=counts]")
+    page.wait_for_function("() => document.querySelector('#index-at').disabled")
+    page.click("#transform input[value=index]")
+    page.wait_for_function("() => !document.querySelector('#index-at').disabled")
+    open_view(page, server, "/?transform=per100k")
+    assert page.locator("#index-at").is_disabled()
+    page.errors.assert_none()
+
+
 def test_malformed_url_shows_notices_and_default_view(page, server):
     views = open_view(page, server, "/?us_geo=XX&start=notadate&bogus=1")
     notices = page.locator("#url-notices").inner_text()

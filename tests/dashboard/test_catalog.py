@@ -54,6 +54,16 @@ def test_same_placeholders_in_both_languages(domain):
 
 
 @pytest.mark.parametrize("lang", i18n.LANGS)
+def test_percentages_in_messages_are_written_as_the_number_formatter_writes_them(lang):
+    """A page mixed "95 %" (a message) with "+10.9%" (i18n.percent): one convention per language,
+    the locale's own (es-MX, like en-US, has no space before the sign)."""
+    sign = i18n.percent(0.5, lang).removeprefix("50")
+    written = {k: v for k, v in i18n.catalog(lang).items()
+               for m in re.finditer(r"\d([\s\u00a0]*)%(?!\{)", v) if m.group(1) + "%" != sign}
+    assert written == {}
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
 def test_every_message_formats_with_its_placeholders(lang):
     for key, text in i18n.catalog(lang).items():
         if PLOTLY_TEMPLATE.search(text) and not placeholders(text):

@@ -67,6 +67,7 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
                     href: document.querySelector('.embed-open').getAttribute('href'),
                     lang: document.querySelector('.embed').getAttribute('lang'),
                     footBottom: document.querySelector('.embed-foot').getBoundingClientRect().bottom,
+                    foot: document.querySelector('.embed-foot').textContent,
                     frameHeight: window.innerHeight};
         }""")
         as_read = {k: info[k].replace("<br>", " ") for k in ("title", "sub")}  # long lines are wrapped
@@ -78,6 +79,8 @@ def test_embed_in_another_sites_iframe_shows_one_chart_with_source_and_link(base
         href = parse_qs(urlparse(info["href"]).query)
         assert href["cbp_geo"] == ["US"] and href["seizures.drug"] == ["fentanyl,cocaine"]
         assert info["footBottom"] <= info["frameHeight"] + 2  # chart, source and link fill the frame
+        # the source is said once, in the chart (it goes with it into an image), not again under it
+        assert ("Source:" if lang == "en" else "Fuente:") not in info["foot"]
         page.rec.assert_clean()
 
 

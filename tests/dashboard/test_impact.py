@@ -75,7 +75,7 @@ def test_table_rows_in_both_languages():
     assert "Placebo dates" in measures and "Placebo in space" in measures
     es = impact.results_table(r, "es")
     assert "Cambio de nivel en el hito" in " ".join(es["measure"]) and "víctimas al mes" in " ".join(es["measure"])
-    assert list(impact.table_headers("es").values()) == ["Medida", "Estimación", "Intervalo de 95 %", "Valor p"]
+    assert list(impact.table_headers("es").values()) == ["Medida", "Estimación", "Intervalo de 95%", "Valor p"]
 
 
 def test_state_series_get_a_synthetic_control_with_pool_and_rank():
