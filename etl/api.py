@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl import paths, store
-from etl.coverage import coverage_frame
+from etl.table_coverage import coverage_frame
 from etl.heal import TableUnreadable
 from etl.registry import all_sources, get_source
 from etl.schema import TIDY_COLUMNS

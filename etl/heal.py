@@ -81,7 +81,7 @@ def table_problem(source_id: str, entry: dict | None) -> str | None:
 
 def rebuild_catalog() -> dict:
     """A catalog made from what is on disk: an entry for each source whose table reads."""
-    from etl.coverage import release_resolver
+    from etl.table_coverage import release_resolver
     from etl.registry import all_sources
 
     cat = store.empty_catalog()

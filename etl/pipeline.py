@@ -15,7 +15,7 @@ from typing import Callable
 import pandas as pd
 
 from etl import heal, paths, store
-from etl.coverage import release_resolver
+from etl.table_coverage import release_resolver
 from etl.errors import EtlError, NoSnapshot, NotModified, ParseError
 from etl.http import Http
 from etl.registry import Source, all_sources, get_source

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl import paths
-from etl.coverage import table_facts
+from etl.table_coverage import table_facts
 from etl.errors import LockHeld
 
 CATALOG_VERSION = 1
