@@ -13,7 +13,8 @@ Why each limit (no request may pin a worker for long):
 
 Environment: WEB_CONCURRENCY (workers, default 2 x CPUs + 1), GUNICORN_TIMEOUT (default 30 s),
 GUNICORN_MAX_REQUESTS (default 2000), HOST/PORT or GUNICORN_BIND, PRERENDER=0 to skip rendering
-the default views at start.
+the default views at start. The same file serves the edge (``dashboard.edge:app``, see its
+docstring), which pre-renders nothing.
 """
 
 import gc
@@ -47,7 +48,8 @@ errorlog = "-"
 def when_ready(server):
     """Pre-render the default views (and build the per-series indexes) in a separate process,
     so the master stays small (workers fork from it) and start-up is not delayed."""
-    if os.environ.get("PRERENDER", "1") != "0":
+    edge = str(getattr(server.app, "app_uri", "") or "").startswith("dashboard.edge")  # renders nothing itself
+    if os.environ.get("PRERENDER", "1") != "0" and not edge:
         subprocess.Popen([sys.executable, "-m", "dashboard.cache", "prerender"], stdout=subprocess.DEVNULL)
 
 

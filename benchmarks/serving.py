@@ -20,10 +20,14 @@ callback body the page sends).
 3. RSS (and PSS, USS) per worker at 1x and 100x after load, against the floor app's, and, for
    memory only, against the floor app importing pandas and pyarrow (what any pandas-based worker
    starts at) and the floor app importing the whole dashboard (a worker that never renders).
-4. 50 connections for --soak seconds against the cached dashboard: errors must be 0.
+4. 50 connections for --soak seconds against the cached dashboard, and against the two-tier
+   set-up (dashboard/edge.py in front of the dashboard as renderer): errors must be 0.
+5. The two tiers: the edge's req/s and memory, the renderer's memory, and what both tiers take
+   of the machine (PSS of all workers) against one tier.
 
 Targets: cached >= 0.5x the floor's req/s; uncached p95 <= 50 ms (1x) and <= 250 ms (100x);
-RSS per worker <= 1.5x the floor's at 1x and growing < 2x from 1x to 100x; 0 errors.
+RSS per worker <= 1.5x the floor's at 1x (the serving worker, and the rendering one, both
+reported) and growing < 2x from 1x to 100x; 0 errors.
 """
 
 from __future__ import annotations
@@ -386,6 +390,14 @@ def main() -> int:
                                               {**common, "XBORDER_FIGURE_CACHE_DIR": str(fig_dir)}, args.workers, tmp),
         }
         servers.extend(apps.values())
+        # Two tiers: the edge (no data stack) in front of the dashboard as its renderer.
+        renderer = Gunicorn("renderer", "app:server", {**common, "XBORDER_FIGURE_CACHE_DIR": str(tmp / "figures-r")},
+                            args.workers)
+        servers.append(renderer)
+        apps["edge -> renderer, warm"] = Gunicorn(
+            "edge", "dashboard.edge:app", {**common, "RENDERER_URL": renderer.url,
+                                           "XBORDER_FIGURE_CACHE_DIR": str(tmp / "figures-r")}, args.workers)
+        servers.append(apps["edge -> renderer, warm"])
         floor_pandas = Gunicorn("floor-pandas", "floor_pandas_app:server", common, args.workers, tmp)
         floor_dashboard = Gunicorn("floor-dashboard", "floor_dashboard_app:server", common, args.workers, tmp)
         servers.extend([floor_pandas, floor_dashboard])
@@ -395,11 +407,14 @@ def main() -> int:
         template = capture_timeline_body(apps["dashboard, cache off"].url)
         bodies = view_bodies(template)
         sizes = [len(post(apps["dashboard, cache warm"].url, b)) for b in bodies]  # warms the cache too
+        for b in bodies:
+            post(apps["edge -> renderer, warm"].url, b)
         scripts = {
             "floor (fixed figure)": lua_script([FLOOR_BODY], tmp / "floor.lua"),
             "naive plotly-express": lua_script([SIMPLE_BODY], tmp / "naive.lua"),
             "dashboard, cache off": lua_script(bodies, tmp / "main.lua"),
             "dashboard, cache warm": lua_script(bodies, tmp / "main.lua"),
+            "edge -> renderer, warm": lua_script(bodies, tmp / "main.lua"),
         }
         post(apps["naive plotly-express"].url, SIMPLE_BODY)
         post(apps["floor (fixed figure)"].url, FLOOR_BODY)
@@ -413,8 +428,10 @@ def main() -> int:
         mem1 = {name: srv.worker_memory() for name, srv in apps.items()}
         mem1["floor + pandas/pyarrow import"] = floor_pandas.worker_memory()
         mem1["floor + dashboard import"] = floor_dashboard.worker_memory()
+        mem1["renderer behind the edge"] = renderer.worker_memory()
 
         soak = wrk(apps["dashboard, cache warm"].url, scripts["dashboard, cache warm"], 50, args.soak)
+        soak_edge = wrk(apps["edge -> renderer, warm"].url, scripts["edge -> renderer, warm"], 50, args.soak)
         for srv in servers:
             srv.stop()
         servers.clear()
@@ -494,11 +511,23 @@ def main() -> int:
     main1 = mem_row("dashboard 1x (cache off)", mem1["dashboard, cache off"])
     mem_row("dashboard 1x (cache warm)", mem1["dashboard, cache warm"])
     main100 = mem_row(f"dashboard {SCALE}x (cache off)", mem100) if mem100 else float("nan")
+    edge1 = mem_row("edge (serves kept answers)", mem1["edge -> renderer, warm"])
+    mem_row("renderer behind the edge", mem1["renderer behind the edge"])
 
-    print(f"\n50 connections for {args.soak} s (cached dashboard): {soak['requests']} requests, "
-          f"{soak['rps']:.0f} req/s, p95 {soak['p95_us'] / 1000:.1f} ms, errors {soak['errors']} "
-          f"(connect {soak['connect']}, read {soak['read']}, write {soak['write']}, status {soak['status']}, "
-          f"timeout {soak['timeout']})")
+    def pss(ws):
+        return sum(w[1] for w in ws)
+
+    one_tier = pss(mem1["dashboard, cache warm"])
+    two_tier = pss(mem1["edge -> renderer, warm"]) + pss(mem1["renderer behind the edge"])
+    print(f"Machine memory (PSS of all workers): one tier {one_tier:.0f} MiB for {args.workers} workers; "
+          f"two tiers {two_tier:.0f} MiB for {args.workers} edge + {args.workers} renderer workers")
+
+    for label, run in (("cached dashboard", soak), ("edge -> renderer", soak_edge)):
+        print(f"\n50 connections for {args.soak} s ({label}): {run['requests']} requests, "
+              f"{run['rps']:.0f} req/s, p95 {run['p95_us'] / 1000:.1f} ms, errors {run['errors']} "
+              f"(connect {run['connect']}, read {run['read']}, write {run['write']}, status {run['status']}, "
+              f"timeout {run['timeout']})", end="")
+    print()
     cached8 = med("dashboard, cache warm", 8, "rps") / floor[8]
     cached32 = med("dashboard, cache warm", 32, "rps") / floor[32]
 
@@ -510,11 +539,18 @@ def main() -> int:
     print(f"  uncached p95 <= 50 ms at 1x: {verdict(inproc1['cold_p95'] <= 50)} ({inproc1['cold_p95']:.1f} ms)")
     print(f"  uncached p95 <= 250 ms at {SCALE}x: {verdict(inproc100['cold_p95'] <= 250)} "
           f"({inproc100['cold_p95']:.1f} ms)")
-    print(f"  RSS <= 1.5x floor at 1x: {verdict(main1 <= 1.5 * floor_rss)} ({main1 / floor_rss:.2f}x; "
-          f"the floor with pandas/pyarrow imported is {lib_floor / floor_rss:.2f}x, with the dashboard imported "
-          f"and never rendering {import_floor / floor_rss:.2f}x)")
+    edge8 = med("edge -> renderer, warm", 8, "rps") / floor[8]
+    edge32 = med("edge -> renderer, warm", 32, "rps") / floor[32]
+    print(f"  cached through the edge >= 0.5x floor: {verdict(min(edge8, edge32) >= 0.5)} "
+          f"({edge8:.2f}x at 8, {edge32:.2f}x at 32)")
+    print(f"  RSS <= 1.5x floor at 1x, serving worker (edge): {verdict(edge1 <= 1.5 * floor_rss)} "
+          f"({edge1 / floor_rss:.2f}x)")
+    print(f"  RSS <= 1.5x floor at 1x, rendering worker: {verdict(main1 <= 1.5 * floor_rss)} "
+          f"({main1 / floor_rss:.2f}x; the floor with pandas/pyarrow imported is {lib_floor / floor_rss:.2f}x, "
+          f"with the dashboard imported and never rendering {import_floor / floor_rss:.2f}x)")
     print(f"  RSS growth 1x -> {SCALE}x < 2x: {verdict(main100 < 2 * main1)} ({main100 / main1:.2f}x)")
-    print(f"  0 errors under 50 connections: {verdict(soak['errors'] == 0)}")
+    print(f"  0 errors under 50 connections: {verdict(soak['errors'] == 0 and soak_edge['errors'] == 0)} "
+          f"(cached dashboard {soak['errors']}, edge {soak_edge['errors']})")
     print(f"\nTotal time {time.time() - started:.0f} s")
     return 0
 

@@ -106,7 +106,10 @@ def create_app() -> Dash:
     # Spanish locale registers itself with whichever bundle loads (window.PlotlyLocales).
     basic = app.get_asset_url(f"vendor/{PLOTLY_BASIC}")
     locale_es = app.get_asset_url(f"vendor/{PLOTLY_LOCALE_ES}")
-    locale_es_mx = app.get_asset_url(PLOTLY_LOCALE_ES_MX)
+    # ours has no version in its name: fingerprinted as Dash does its assets (?m=<mtime>), so
+    # browsers and the serving edge may keep it (server.FINGERPRINTED_PATH)
+    mtime = (Path(__file__).parent / "assets" / PLOTLY_LOCALE_ES_MX).stat().st_mtime
+    locale_es_mx = app.get_asset_url(PLOTLY_LOCALE_ES_MX) + f"?m={mtime}"
     app.index_string = app.index_string.replace(
         "{%metas%}",
         "{%metas%}<script>if (!/\\/maps\\/?$/.test(location.pathname)) "

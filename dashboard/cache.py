@@ -41,8 +41,12 @@ SWITCH_ENV = "FIGURE_CACHE"       # "off" disables
 THRESHOLD = 2000                  # FileSystemCache: most files kept before it prunes
 REDIS_TTL = 7 * 24 * 3600         # seconds; keys of superseded data versions expire
 KEY_PREFIX = "xborder:view:"
-# What the rendering depends on besides the data: the code and the display metadata.
-CODE_GLOBS = ("dashboard/**/*.py", "dashboard/locale/**/*.po", "etl/sources/*.toml", "etl/vocabulary.toml")
+# What the rendering depends on besides the data: the code, the display metadata, the page's
+# assets (their ?m= fingerprints are in every page) and the installed Dash and plotly (whose
+# bundles a page names).
+CODE_GLOBS = ("dashboard/**/*.py", "dashboard/locale/**/*.po", "dashboard/*.toml", "dashboard/assets/**/*",
+              "etl/sources/*.toml", "etl/vocabulary.toml")
+CODE_PACKAGES = ("dash", "plotly")
 ROOT = Path(__file__).resolve().parents[1]
 
 _registry: dict[str, tuple[Callable, Callable | None]] = {}
@@ -54,11 +58,19 @@ _backend_state: dict = {}
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     h = hashlib.sha256()
     for pattern in CODE_GLOBS:
         for p in sorted(ROOT.glob(pattern)):
-            h.update(p.relative_to(ROOT).as_posix().encode())
-            h.update(p.read_bytes())
+            if p.is_file():
+                h.update(p.relative_to(ROOT).as_posix().encode())
+                h.update(p.read_bytes())
+    for name in CODE_PACKAGES:
+        try:
+            h.update(f"{name}=={version(name)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{name} absent".encode())
     return h.hexdigest()[:12]
 
 

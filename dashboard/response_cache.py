@@ -49,28 +49,31 @@ class BoundedLRU:
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0
-        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._data: OrderedDict[str, tuple] = OrderedDict()  # key -> (value, its size)
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str):
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            self._data.move_to_end(key)
+            return entry[0]
 
-    def set(self, key: str, value: bytes) -> None:
-        if len(value) > self.max_bytes:
+    def set(self, key: str, value, nbytes: int | None = None) -> None:
+        """Keep ``value`` (bytes, or anything else with its size in ``nbytes``)."""
+        n = len(value) if nbytes is None else nbytes
+        if n > self.max_bytes:
             return
         with self._lock:
             old = self._data.pop(key, None)
             if old is not None:
-                self.size -= len(old)
-            self._data[key] = value
-            self.size += len(value)
+                self.size -= old[1]
+            self._data[key] = (value, n)
+            self.size += n
             while self.size > self.max_bytes:
-                _, dropped = self._data.popitem(last=False)
-                self.size -= len(dropped)
+                _, (_, dropped) = self._data.popitem(last=False)
+                self.size -= dropped
 
     def __len__(self) -> int:
         return len(self._data)
@@ -101,15 +104,18 @@ def response_key(body: bytes) -> str:
 
 
 def install(app, store: BoundedLRU | None = None) -> BoundedLRU | None:
-    """Answer repeated cacheable callback bodies from ``store`` (a new LRU sized by the
-    environment unless given). Register after the body-shape check and after Flask-Compress."""
-    if store is None:
-        from dashboard import cache
+    """Name each cacheable callback request by its response key (``current_key``: what the
+    compression cache and the serving edge share it under) and answer repeated ones from
+    ``store`` (a new LRU sized by the environment unless given; none when that size is 0).
+    Nothing at all when FIGURE_CACHE turns caching off. Register after the body-shape check
+    and after Flask-Compress."""
+    from dashboard import cache
 
+    if not cache.enabled():
+        return None
+    if store is None:
         size = max_bytes()
-        if size == 0 or not cache.enabled():
-            return None
-        store = BoundedLRU(size)
+        store = BoundedLRU(size) if size else None
     server = app.server
     outputs: dict[int, frozenset[str]] = {}
 
@@ -132,7 +138,7 @@ def install(app, store: BoundedLRU | None = None) -> BoundedLRU | None:
             return None
         key = response_key(req.get_data(cache=True))
         flask.g.response_key = key
-        hit = store.get(key)
+        hit = store.get(key) if store is not None else None
         if hit is None:
             return None
         flask.g.response_hit = True
@@ -140,13 +146,14 @@ def install(app, store: BoundedLRU | None = None) -> BoundedLRU | None:
 
     def _keep(resp: flask.Response) -> flask.Response:
         key = flask.g.get("response_key")
-        if key and not flask.g.get("response_hit") and resp.status_code == 200 and not resp.is_streamed \
-                and "Content-Encoding" not in resp.headers:
+        if store is not None and key and not flask.g.get("response_hit") and resp.status_code == 200 \
+                and not resp.is_streamed and "Content-Encoding" not in resp.headers:
             store.set(key, resp.get_data())
         return resp
 
     server.after_request(_keep)
-    server.extensions["xborder_response_cache"] = store
+    if store is not None:
+        server.extensions["xborder_response_cache"] = store
     return store
 
 

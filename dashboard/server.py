@@ -39,6 +39,11 @@ DEFAULT_MAX_REQUEST_BYTES = 64 * 1024  # the largest real callback body is ~3 KB
 FALLBACK_BASE_URL = "http://127.0.0.1:8050"
 LOOPBACK_NAMES = {"localhost"}
 EMBED_PREFIX = "/embed"
+# The serving edge marks the requests it forwards; on those, a response it may keep for every
+# reader says so (and the edge removes the mark before a browser sees it).
+EDGE_REQUEST_HEADER = "X-Xborder-Edge"
+EDGE_SHARE_HEADER = "X-Xborder-Edge-Share"
+PAGE_ROUTER = "_pages_content.children"  # Dash Pages' callback that draws a page for its URL
 
 # Merge into every dcc.Graph config (harden also applies it app-wide through Plotly.setPlotConfig):
 # plotly.js 4 shows a "send to cloud" button by default, which posts the chart's data off-site.
@@ -104,19 +109,10 @@ def max_request_bytes() -> int:
 def harden(app) -> None:
     """Install every serving hook on a Dash app (call once, last in create_app)."""
     server = app.server
-    limit = max_request_bytes()
-    server.config["MAX_CONTENT_LENGTH"] = limit
+    limit_body(server)
     _hide_versions(app)
     app.index_string = app.index_string.replace(
         "{%scripts%}", PLOTLY_CONFIG_SCRIPT % json.dumps(GRAPH_CONFIG, separators=(",", ":")) + "{%scripts%}", 1)
-
-    @server.before_request
-    def _limit_body():
-        # Refuse before anything reads the body: a declared length over the limit never reaches
-        # Dash. A chunked body without a length is cut at the limit by Werkzeug (also 413).
-        n = flask.request.content_length
-        if n is not None and n > limit:
-            raise RequestEntityTooLarge()
 
     @server.before_request
     def _check_callback_shape():
@@ -128,12 +124,6 @@ def harden(app) -> None:
         if reason:
             return flask.jsonify({"error": "malformed callback request", "reason": reason}), 400
         return None
-
-    @server.errorhandler(RequestEntityTooLarge)
-    def _too_large(_exc):
-        body = {"error": "request body too large", "limit_bytes": limit,
-                "hint": "a dashboard callback is a few kilobytes; this request was refused unread"}
-        return flask.jsonify(body), 413
 
     server.add_url_rule("/healthz", "healthz", _healthz_view, methods=["GET", "HEAD"])
 
@@ -150,6 +140,26 @@ def harden(app) -> None:
     # Last: its before_request hook runs after the body checks, and its after_request hook keeps
     # the response before compression (whose variants it keeps too, see _CompressedAssets).
     response_cache.install(app)
+
+
+def limit_body(server: flask.Flask) -> None:
+    """413 for a body over MAX_REQUEST_BYTES, refused unread (the dashboard and the edge)."""
+    limit = max_request_bytes()
+    server.config["MAX_CONTENT_LENGTH"] = limit
+
+    @server.before_request
+    def _limit_body():
+        # Refuse before anything reads the body: a declared length over the limit never reaches
+        # Dash. A chunked body without a length is cut at the limit by Werkzeug (also 413).
+        n = flask.request.content_length
+        if n is not None and n > limit:
+            raise RequestEntityTooLarge()
+
+    @server.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc):
+        body = {"error": "request body too large", "limit_bytes": limit,
+                "hint": "a dashboard callback is a few kilobytes; this request was refused unread"}
+        return flask.jsonify(body), 413
 
 
 # ---------------------------------------------------------------- versions
@@ -330,11 +340,32 @@ def _headers(resp: flask.Response) -> flask.Response:
             # chunk on every request; buffered, it is compressed once and kept (_CompressedAssets).
             resp.direct_passthrough = False
             resp.set_data(resp.get_data())
+    if req.headers.get(EDGE_REQUEST_HEADER) and _edge_may_share(req, resp):
+        resp.headers[EDGE_SHARE_HEADER] = "1"
     if resp.mimetype == "text/html":
         resp.headers["Content-Security-Policy"] = _csp(resp.get_data(as_text=True), req.path)
         if not req.path.startswith(EMBED_PREFIX):
             resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     return resp
+
+
+def _edge_may_share(req, resp: flask.Response) -> bool:
+    """What the serving edge (dashboard/edge.py) may keep and give every reader who sends the same
+    request: it keys on all a response here can depend on (method, URL, body, Referer,
+    Accept-Language, the code and data versions, the base URL, the day). So: pages, their layout
+    and callback map, the page router and the cacheable callbacks (pure functions of all that),
+    and fingerprinted static files; never the health check, a download, an error or a cookie."""
+    if resp.status_code != 200 or resp.is_streamed or "Set-Cookie" in resp.headers \
+            or "no-store" in resp.headers.get("Cache-Control", ""):
+        return False
+    if req.path.startswith(STATIC_PREFIXES):
+        return req.method == "GET" and _is_fingerprinted(req)  # others change with an upgrade, unversioned
+    if req.method == "GET":
+        return True
+    if response_cache.current_key():
+        return True
+    body = req.get_json(silent=True)
+    return isinstance(body, dict) and isinstance(body.get("output"), str) and PAGE_ROUTER in body["output"]
 
 
 def _csp(html: str, path: str) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 from app import app as APP  # noqa: E402  (creates the app, which registers the pages, first)
@@ -71,3 +74,19 @@ def browser():
 
     with chromium() as b:
         yield b
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server (Debian's package) on a unix socket, for this test only."""
+    assert Path(REDIS).exists(), "no redis-server: the README's test command installs it"
+    sock = tmp_path / "redis.sock"
+    proc = subprocess.Popen([REDIS, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while not sock.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert sock.exists(), "redis-server did not start"
+    yield f"unix://{sock}"
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -4,7 +4,6 @@ redis-server (started by the test) when REDIS_URL is set, shared between app ins
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from plotly.io.json import to_json_plotly
 from dashboard import cache
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 @dataclass(frozen=True)
@@ -33,21 +31,6 @@ def fs_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("FIGURE_CACHE", raising=False)
     monkeypatch.setenv(cache.DIR_ENV, str(tmp_path / "figures"))
     return tmp_path / "figures"
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    assert Path(REDIS).exists(), "no redis-server: the README's test command installs it"
-    sock = tmp_path / "redis.sock"
-    proc = subprocess.Popen([REDIS, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.time() + 10
-    while not sock.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    assert sock.exists(), "redis-server did not start"
-    yield f"unix://{sock}"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def _chart(view: View) -> dict:
