@@ -152,7 +152,9 @@ def drawn_flags(lines: list[Line]) -> set[str]:
     out: set[str] = set()
     for line in lines:
         f = line.frame
-        out |= set(f.loc[f["value"].notna(), "flag"].dropna().unique())
+        # On plain arrays: pandas' masked select and unique on the string column cost ~1 ms a line.
+        drawn = ~np.isnan(f["value"].to_numpy(dtype=float, na_value=np.nan))
+        out.update(x for x in pd.unique(np.asarray(f["flag"].array, dtype=object)[drawn]) if isinstance(x, str))
     return out
 
 
