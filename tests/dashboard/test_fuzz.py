@@ -13,6 +13,9 @@ The real app is served in-process (Werkzeug, threaded) and sent, reproducibly (H
     map (GET /_dash-dependencies) and the components of each page's real layout: wrong types,
     nested lists, huge strings, unknown pattern ids, missing keys, truncated lists.
 
+Both run twice: against the app, and through the serving edge in front of it (a quarter as many
+examples there), since the edge reads every request too.
+
 A user depends on this: a bad link or a forged request gets a page, a notice or a 4xx (400/413,
 204 for a prevented update), never a server error, and never hangs a worker. Every response
 must be under 2 s. Failures list the exact request and the server's traceback.
@@ -67,19 +70,34 @@ class ServerErrors(logging.Handler):
             return self.records[n:]
 
 
-@pytest.fixture(scope="module")
-def served(dash_app):
+@pytest.fixture(scope="module", params=["dashboard", "edge"])
+def served(request, dash_app, tmp_path_factory):
+    """The app, and the app behind the serving edge (dashboard/edge.py, in the same process, so
+    a traceback in either is caught): the edge adds its own reading of every request (its key:
+    URL, body, Referer, Accept-Language) and must pass every hostile one through unharmed.
+    Yields (base URL, server errors, how many examples of each kind)."""
     from werkzeug.serving import make_server
 
     errors = ServerErrors()
     logging.getLogger().addHandler(errors)
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # the access log: one line per request
-    srv = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}", errors
-    srv.shutdown()
-    thread.join(timeout=5)
+    servers = [make_server("127.0.0.1", 0, dash_app.server, threaded=True)]
+    with pytest.MonkeyPatch.context() as mp:
+        scale = 1
+        if request.param == "edge":
+            from dashboard import cache, edge
+
+            mp.setenv(edge.RENDERER_ENV, f"http://127.0.0.1:{servers[0].server_port}")
+            mp.setenv(cache.DIR_ENV, str(tmp_path_factory.mktemp("edge-cache")))
+            servers.append(make_server("127.0.0.1", 0, edge.create_edge(), threaded=True))
+            scale = 4  # a quarter as many examples: the app's own handling is fuzzed in full above
+        threads = [threading.Thread(target=srv.serve_forever, daemon=True) for srv in servers]
+        for th in threads:
+            th.start()
+        yield f"http://127.0.0.1:{servers[-1].server_port}", errors, scale
+        for srv, th in zip(servers, threads):
+            srv.shutdown()
+            th.join(timeout=5)
     logging.getLogger().removeHandler(errors)
 
 
@@ -218,13 +236,13 @@ def query_strings(draw, names: list[str]) -> str:
 
 
 def test_random_query_strings_on_every_page_never_fail(served):
-    base, errors = served
+    base, errors, scale = served
     client = Client(base, errors)
     route = next(d for d in dependencies(client) if "_pages_content" in d["output"])
     paths, names = page_paths(), param_names()
     assert {"/", "/impact", "/revisions", "/maps", "/sources"} <= set(paths)
 
-    @settings(max_examples=N_QUERIES, **SETTINGS)
+    @settings(max_examples=max(1, N_QUERIES // scale), **SETTINGS)
     @given(query=query_strings(names), other=st.sampled_from([p for p in paths if p != "/"]))
     @example(query="?drugs=" + ",".join(["heroin"] * 10_000), other="/embed")
     @example(query="?" + "&".join(["us_geo=US-AZ"] * 10_000), other="/impact")
@@ -341,7 +359,7 @@ def mutated(draw, callbacks: list[Callback]):
 
 
 def test_mutated_callback_payloads_never_fail(served):
-    base, errors = served
+    base, errors, scale = served
     client = Client(base, errors)
     deps = dependencies(client)
     route = next(d for d in deps if "_pages_content" in d["output"])
@@ -353,7 +371,7 @@ def test_mutated_callback_payloads_never_fail(served):
         resp = client.send("POST", UPDATE, f"valid {cb.name}: {json.dumps(cb.body)}", json=cb.body)
         assert resp is not None and resp.status_code in (200, 204), (cb.name, resp.status_code if resp else None)
 
-    @settings(max_examples=N_PAYLOADS, **SETTINGS)
+    @settings(max_examples=max(1, N_PAYLOADS // scale), **SETTINGS)
     @given(case=mutated(callbacks), raw=st.sampled_from([False] * 19 + [True]))
     def send(case, raw):
         name, body = case
