@@ -158,6 +158,19 @@ def year_empty_notice(year: int, choices: list[int]) -> list[tuple[str, dict]]:
     return [("maps.notice.year_empty", {"year": str(year), "first": str(choices[0]), "last": str(choices[-1])})]
 
 
+def later_years(us_option: str, mx_option: str) -> tuple[list[int], list[tuple[str, str]]]:
+    """Years after the last of the Year list that the other options draw, and those options as
+    (map key, option): on the default series the list ends in 2022, and nothing said that
+    synthetic opioids and SESNSP reach 2024."""
+    shown = years_for(us_option, mx_option)
+    if not shown:
+        return [], []
+    chosen = {"us": us_option, "mx": mx_option}
+    others = [(key, opt) for key, spec in SPECS.items() for opt in spec.options
+              if opt != chosen.get(key) and any(y > shown[-1] for y in years(key, opt))]
+    return sorted({y for key, opt in others for y in years(key, opt) if y > shown[-1]}), others
+
+
 def default_year() -> int:
     """The latest year both maps draw with their default options."""
     both = set(years("us", next(iter(US.options)))) & set(years("mx", next(iter(MX.options))))

@@ -37,14 +37,20 @@ def parse(query: dict) -> tuple[dict, list[tuple[str, dict]]]:
     return {**sel, "year": int(sel["year"])}, notes
 
 
-def _year_controls(us_drug: str, mx_source: str, year: int, lang: str) -> tuple[list[dict], html.Div | None]:
+def _year_controls(us_drug: str, mx_source: str, year: int, lang: str) -> tuple[list[dict], list]:
     """The Year list, latest first: the years at least one of the two chosen maps draws, and the
-    year shown (an old link's, or one the other series drew), so the list never hides it; and the
-    notice when neither map draws that year."""
+    year shown (an old link's, or one the other series drew), so the list never hides it; the
+    notice when neither map draws that year, and where later years are drawn."""
     choices = maps.years_for(us_drug, mx_source)
     options = [{"label": str(y), "value": y} for y in sorted({*choices, year}, reverse=True)]
     notes = maps.year_empty_notice(year, choices)
-    return options, components.notices([t(k, lang, **p) for k, p in notes], "warning") if notes else None
+    out = [components.notices([t(k, lang, **p) for k, p in notes], "warning")] if notes else []
+    later, others = maps.later_years(us_drug, mx_source)
+    if later:
+        span = str(later[0]) if len(later) == 1 else f"{later[0]}–{later[-1]}"
+        series = i18n.listing([maps.series_title(k, o, lang) for k, o in others], lang)
+        out.append(components.notices([t("maps.notice.later_years", lang, years=span, series=series)], "info"))
+    return options, out
 
 
 def _str_in(value, options) -> bool:

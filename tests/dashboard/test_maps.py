@@ -53,7 +53,7 @@ def test_every_listed_year_renders_both_maps(us_drug, mx_source):
     for year in listed:
         out = page.update_maps(year, us_drug, mx_source, "-rate", "en")
         us_fig, mx_fig = out[0], out[5]
-        assert [o["value"] for o in out[-2]] == listed[::-1] and out[-1] is None  # drawn as asked, no notice
+        assert [o["value"] for o in out[-2]] == listed[::-1] and not _warnings(out[-1])  # drawn as asked, no notice
         drawn = 0
         for key, option, fig, summary in (("us", us_drug, us_fig, out[2]), ("mx", mx_source, mx_fig, out[7])):
             assert str(year) in fig.layout.title.text
@@ -78,9 +78,16 @@ def _find(node, id_):
     return None
 
 
+def _warnings(year_notes: list) -> list:
+    """The Year list's warnings (a year neither map draws), not its pointer to later years."""
+    return [n for n in year_notes if "notice warning" in str(n)]
+
+
 def _text(node) -> str:
     if isinstance(node, (str, int, float)):
         return str(node)
+    if isinstance(node, (list, tuple)):
+        return " ".join(_text(c) for c in node if c is not None)
     children = getattr(node, "children", None)
     return " ".join(_text(c) for c in (children if isinstance(children, (list, tuple)) else [children]) if c is not None)
 
@@ -102,6 +109,15 @@ def test_year_list_follows_the_series_chosen():
     listed = [o["value"] for o in _find(page.layout(mx_source="sesnsp"), "map-year").options]
     assert listed[-1] == 2015 == min(maps.years("us", "all_drugs")[0], maps.years("mx", "sesnsp")[0])
     assert listed[0] == 2024  # SESNSP draws 2024 (CDC's all-drugs state figures end in 2022)
+
+
+def test_the_default_view_says_which_series_reach_later_years():
+    """On the default series the Year list ends in 2022; synthetic opioids and SESNSP reach 2024,
+    and a reader could not tell without trying each option."""
+    note = _text(_find(page.layout(), "map-year-note"))
+    assert "Later years (2023–2024) have maps for: Synthetic opioids" in note and "SESNSP" in note
+    assert "tienen mapas de: Opioides sintéticos" in _text(_find(page.layout(lang="es"), "map-year-note"))
+    assert _text(_find(page.layout(us_drug="synthetic_opioids", mx_source="sesnsp"), "map-year-note")) == ""
 
 
 @pytest.mark.parametrize("query, first, last", [({"year": "2005", "mx_source": "sesnsp"}, 2015, 2024),
@@ -127,7 +143,7 @@ def test_a_year_one_map_draws_is_kept_and_the_other_map_explains():
     sel, notes = page.parse({"year": "2005"})
     assert (sel["year"], notes) == (2005, [])
     out = page.update_maps(2005, "all_drugs", "inegi", "-rate", "en")
-    assert "2015–2022" in out[2] and out[-1] is None
+    assert "2015–2022" in out[2] and not _warnings(out[-1])
     assert any(t.type == "choropleth" for t in out[5].data)
 
 
@@ -139,7 +155,7 @@ def test_changing_series_keeps_the_year_and_says_neither_map_draws_it():
     listed = [o["value"] for o in out[-2]]
     assert listed[0] == 2024 and listed[-1] == 2005 and 2014 not in listed  # 2015-2024, and the year shown
     assert "Ninguno de los dos mapas tiene cifras estatales de 2005" in _text(out[-1])
-    assert page.update_maps(2015, "all_drugs", "sesnsp", "-rate", "es")[-1] is None
+    assert not _warnings(page.update_maps(2015, "all_drugs", "sesnsp", "-rate", "es")[-1])
 
 
 def test_2024_all_drugs_says_which_years_have_state_figures():
