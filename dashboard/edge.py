@@ -119,7 +119,7 @@ def shared_key(req: flask.Request) -> str | None:
         return None
     h = hashlib.sha256()
     if req.path.startswith(server.STATIC_PREFIXES):  # the same bytes for everyone, every day
-        h.update(f"static|{req.full_path}|{cache.code_version()}".encode())
+        h.update(f"static|{req.full_path}|{cache.code_version()}".encode("utf-8", "surrogateescape"))
         return KEY_PREFIX + "static:" + h.hexdigest()[:32]
     if not catalog_present():
         # No data version to key on (an edge host without the data store mounted): a kept
