@@ -253,6 +253,21 @@ def test_gunicorn_freezes_the_preloaded_objects_before_each_fork():
         gc.unfreeze()
 
 
+@pytest.mark.parametrize("app_uri, prerenders", [("app:server", True), ("dashboard.edge:app", False)])
+def test_gunicorn_prerenders_for_the_dashboard_but_not_for_the_edge(monkeypatch, app_uri, prerenders):
+    """The edge renders nothing: a pre-render started beside it would render into the shared
+    cache a second time."""
+    from types import SimpleNamespace
+
+    cfg: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), cfg)
+    started = []
+    monkeypatch.setattr(cfg["subprocess"], "Popen", lambda cmd, **kw: started.append(cmd))
+    monkeypatch.delenv("PRERENDER", raising=False)
+    cfg["when_ready"](SimpleNamespace(app=SimpleNamespace(app_uri=app_uri)))
+    assert bool(started) is prerenders and all("prerender" in cmd for cmd in started)
+
+
 def test_gunicorn_workers_use_the_system_allocator_for_arrow():
     """Set before pyarrow is imported, or it has no effect: a fresh interpreter reads the config
     the way gunicorn's master does, then imports pyarrow as the app would."""
