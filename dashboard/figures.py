@@ -214,13 +214,15 @@ def wrap(text: str, width: int = 60) -> str:
     return "<br>".join(lines).replace("\0", " ")
 
 
-def title_fit(parts: list[tuple[str, str, int, str | None]], source: tuple[str, str, int], *, top_min: int,
-              title_line: int, source_line: int) -> dict:
+def title_fit(parts: list[tuple[str, str, int, str | None]], source: tuple[str, str, int], *, top: int,
+              top_min: int, title_line: int, source_line: int) -> dict:
     """What assets/fit_titles.js needs to re-wrap a chart's title and source line to the chart's
     own width: each part as (plain, wrapped for a phone, font size, span style), the source the
     same way, and how much top margin a line of each takes (the rule the figure's margin was
-    built with), down to ``top_min``. The server wraps for a phone, the narrowest chart; on a
-    desktop that left a title in a column of 300 px over a plot of 1,100."""
+    built with), from the ``top`` margin built here, down to ``top_min``. The server wraps for a
+    phone, the narrowest chart; on a desktop that left a title in a column of 300 px over a plot
+    of 1,100. ``top`` travels with the figure: the margin in the page's copy is the one already
+    re-fitted, and fitting from it again took the lines off once more each time."""
     def keep(text):  # one word for the browser too: "EE. UU." never breaks
         for phrase in _UNBREAKABLE:
             text = text.replace(phrase, phrase.replace(" ", "\u00a0"))
@@ -229,7 +231,7 @@ def title_fit(parts: list[tuple[str, str, int, str | None]], source: tuple[str, 
     return {"title": [{"text": keep(plain), "size": size, "style": style, "lines": wrapped.count("<br>") + 1}
                       for plain, wrapped, size, style in parts],
             "source": {"text": keep(source[0]), "size": source[2], "lines": source[1].count("<br>") + 1},
-            "top_min": top_min, "title_line": title_line, "source_line": source_line}
+            "top": top, "top_min": top_min, "title_line": title_line, "source_line": source_line}
 
 
 def milestone_numbers(milestones: pd.DataFrame) -> dict[str, int]:
@@ -458,7 +460,8 @@ def timeline_spec(
         # Read by the page's PNG/SVG buttons (assets/sync.js), which add it under the exported chart.
         "meta": {"milestone_key": milestone_key(milestones, numbers or {}, lang) if not milestones.empty else "",
                  "fit": title_fit([(plain_name, name, 16, None)] + ([(where, where, 13, WHERE_STYLE)] if sep else []),
-                                  (plain_source, source_note, 10), top_min=96, title_line=20, source_line=12)},
+                                  (plain_source, source_note, 10), top=top, top_min=96, title_line=20,
+                                  source_line=12)},
     }
     return {"data": data, "layout": layout}
 

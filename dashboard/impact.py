@@ -492,8 +492,8 @@ def _title(text: str, size: int, series_ids: list[str] | None = None, lang: str 
         spec["subtitle"] = source_subtitle(series_ids, lang)
         extra += SOURCE_LINE * spec["subtitle"]["text"].count("<br>")
         source = (source_text(series_ids, lang), spec["subtitle"]["text"], 10)
-    meta = {"fit": title_fit([(text, wrapped, size, None)], source, top_min=TITLE_TOP, title_line=TITLE_LINE,
-                             source_line=SOURCE_LINE)}
+    meta = {"fit": title_fit([(text, wrapped, size, None)], source, top=TITLE_TOP + extra, top_min=TITLE_TOP,
+                             title_line=TITLE_LINE, source_line=SOURCE_LINE)}
     return spec, extra, meta
 
 

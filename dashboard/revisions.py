@@ -169,7 +169,7 @@ def figure(rev: pd.DataFrame, view: AsOf, as_of: str, title: str, lang: str = "e
                                 end=month(ranges[0][1], lang), last=month(rev["date"].max(), lang))
     source = textwrap.wrap(source_text, SOURCE_WRAP)
     top = 24 + 20 * len(lines) + 14 * len(source)
-    fit = title_fit([(title, "<br>".join(lines), 15, None)], (source_text, "<br>".join(source), 10), top_min=24 + 20 + 14,
+    fit = title_fit([(title, "<br>".join(lines), 15, None)], (source_text, "<br>".join(source), 10), top=top, top_min=24 + 20 + 14,
                     title_line=20, source_line=14)
     layout = {
         "meta": {"fit": fit},  # re-wrapped to a wider chart by the page (assets/fit_titles.js)

@@ -2,7 +2,7 @@
 // phone, the narrowest chart (figures.title_fit). On a desktop that left a title in a column of
 // 300 px over a plot of 1,100 and a source in five lines. Here each is re-wrapped to the chart's
 // own width, measured in its own font, and the top margin gives back (or takes) the lines saved
-// (or added), by the rule the server built it with. Charts without layout.meta.fit are left alone.
+// (or added), by the rule the server built it with, from the margin it built. Charts without layout.meta.fit are left alone.
 (function () {
     const ctx = document.createElement('canvas').getContext('2d');
     const SLACK = 24;  // px: the title starts at 1% of the width; keep clear of the right edge
@@ -23,10 +23,6 @@
         const layout = gd.layout, full = gd._fullLayout;
         const f = layout && layout.meta && layout.meta.fit;
         if (!f || !full || !full.width || !window.Plotly) { return; }
-        if (gd.xborderFit !== f) {  // a new figure from the server: its margin is the base
-            gd.xborderFit = f;
-            gd.xborderTop = (layout.margin && layout.margin.t) || full.margin.t;
-        }
         const family = (full.font && full.font.family) || 'sans-serif';
         const width = full.width * 0.99 - SLACK;
         let saved = 0;
@@ -38,7 +34,9 @@
         }).join('<br>');
         const src = f.source.text ? lines(f.source.text, f.source.size, family, width) : [];
         if (f.source.text) { saved += (f.source.lines - src.length) * f.source_line; }
-        const top = Math.max(f.top_min, gd.xborderTop - saved);
+        // From the margin the server built (f.top), never from the current one: Dash hands the
+        // graph back a copy of the re-fitted layout, and fitting that again lost the lines twice.
+        const top = Math.max(f.top_min, f.top - saved);
         const sub = src.join('<br>');
         const cur = layout.title || {};
         if (cur.text === title && (!f.source.text || (cur.subtitle || {}).text === sub) && layout.margin.t === top) { return; }

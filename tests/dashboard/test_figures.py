@@ -322,6 +322,7 @@ def test_long_titles_and_source_lines_wrap_to_fit_a_phone_and_keep_ee_uu_togethe
     assert [p["lines"] for p in fit["title"]] == [len(lines), 1] and fit["source"]["lines"] == len(sub)
     margin = spec["layout"]["margin"]["t"]
     assert margin - fit["title_line"] * (len(lines) - 1) - fit["source_line"] * (len(sub) - 1) == fit["top_min"] == 96
+    assert fit["top"] == margin  # what the page fits from, whatever margin its copy has by then
 
 
 def test_long_y_axis_titles_wrap_to_fit_up_a_phones_plot(milestones):
