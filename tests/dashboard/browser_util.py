@@ -35,10 +35,17 @@ JS_SETTLED = """() => {
 @contextmanager
 def serve(dash_app):
     """The real app on a free loopback port, in a daemon thread."""
+    with serve_wsgi(dash_app.server) as url:
+        yield url
+
+
+@contextmanager
+def serve_wsgi(wsgi):
+    """Any WSGI app (the dashboard, the serving edge, a stand-in) on a free loopback port."""
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    srv = make_server("127.0.0.1", 0, wsgi, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import subprocess
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import brotli
 import pytest
 
+from browser_util import serve_wsgi
 from callback_bodies import router_body, valid_callbacks
 from test_response_cache import FlaskSender
 
@@ -36,25 +34,10 @@ class Counting:
         return self.wsgi(environ, start_response)
 
 
-@contextmanager
-def served(wsgi):
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def renderer(dash_app):
     counting = Counting(dash_app.server.wsgi_app)
-    with served(counting) as url:
+    with serve_wsgi(counting) as url:
         yield url, counting
 
 
@@ -197,7 +180,7 @@ def test_a_renderer_that_hangs_is_504_within_the_timeout(shared_dir, monkeypatch
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"late"]
 
-    with served(stuck) as url:
+    with serve_wsgi(stuck) as url:
         monkeypatch.setenv(edge.RENDERER_ENV, url)
         monkeypatch.setenv(edge.TIMEOUT_ENV, "0.5")
         client = edge.create_edge().test_client()
@@ -234,7 +217,7 @@ def test_the_dashboard_works_through_the_edge_and_a_second_reader_gets_kept_answ
 
     url, counting = renderer
     monkeypatch.setenv(edge.RENDERER_ENV, url)
-    with served(edge.create_edge()) as front, chromium() as browser:
+    with serve_wsgi(edge.create_edge()) as front, chromium() as browser:
         asked = []
         for reader in range(2):
             counting.seen.clear()
